@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/joho/godotenv"
+
+	"github.com/oktawatch/oktawatch/internal/simulate"
+)
+
+func simulateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	_ = godotenv.Load() // the same .env as the service, when there is one
+
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "http://127.0.0.1:8080/okta/events", "hook URL of the running service")
+	groupName := fs.String("group", "Finance-Approvers", "name of the simulated group")
+	groupID := fs.String("group-id", "00gSIMULATEDGROUP001", "Okta id of the simulated group")
+	count := fs.Int("count", 5, "number of removals in the delivery")
+	spacing := fs.Duration("spacing", time.Second, "time between two removals' published times")
+	header := fs.String("auth-header", envOr("OKTAWATCH_OKTA_AUTH_HEADER", "Authorization"), "auth header name (default from OKTAWATCH_OKTA_AUTH_HEADER)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	secret := os.Getenv("OKTAWATCH_OKTA_AUTH_SECRET")
+	if secret == "" {
+		return errors.New("OKTAWATCH_OKTA_AUTH_SECRET is not set; set it to the secret the service uses (make run sets a development one)")
+	}
+	if *count < 1 || *count > 10000 {
+		return fmt.Errorf("-count must be between 1 and 10000, got %d", *count)
+	}
+
+	body, err := simulate.Delivery(simulate.Options{
+		GroupID: *groupID, GroupName: *groupName, Count: *count,
+		Published: time.Now().UTC().Add(-time.Duration(*count) * *spacing), Spacing: *spacing,
+		ActorLogin: "simulated.admin@example.com",
+	})
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	if err := simulate.Post(ctx, client, *url, *header, secret, body); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "posted %d removals from group %q (%s) to %s\n", *count, *groupName, *groupID, *url)
+	return nil
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}

@@ -1,0 +1,76 @@
+package burst
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// script is a Lua script with the shared helpers prepended.
+type script struct {
+	src  string
+	hash string
+}
+
+func newScript(body string) *script {
+	s := redis.NewScript(libSource + "\n" + body)
+	return &script{src: libSource + "\n" + body, hash: s.Hash()}
+}
+
+type scriptCall struct {
+	script *script
+	keys   []string
+	args   []any
+}
+
+// runScripts runs the calls in one pipeline with EVALSHA. Calls that fail
+// with NOSCRIPT (after SCRIPT FLUSH, a restart or a failover) did not run, so
+// they are sent again with EVAL, which also caches the script.
+func runScripts(ctx context.Context, rdb redis.UniversalClient, calls []scriptCall) ([]any, error) {
+	replies := make([]any, len(calls))
+	if len(calls) == 0 {
+		return replies, nil
+	}
+	cmds := make([]*redis.Cmd, len(calls))
+	pipe := rdb.Pipeline()
+	for i, c := range calls {
+		cmds[i] = pipe.EvalSha(ctx, c.script.hash, c.keys, c.args...)
+	}
+	_, _ = pipe.Exec(ctx)
+
+	var retry []int
+	for i, cmd := range cmds {
+		err := cmd.Err()
+		switch {
+		case err == nil:
+			replies[i] = cmd.Val()
+		case isNoScript(err):
+			retry = append(retry, i)
+		default:
+			return nil, err
+		}
+	}
+	if len(retry) == 0 {
+		return replies, nil
+	}
+
+	pipe = rdb.Pipeline()
+	for _, i := range retry {
+		cmds[i] = pipe.Eval(ctx, calls[i].script.src, calls[i].keys, calls[i].args...)
+	}
+	_, _ = pipe.Exec(ctx)
+	for _, i := range retry {
+		if err := cmds[i].Err(); err != nil {
+			return nil, err
+		}
+		replies[i] = cmds[i].Val()
+	}
+	return replies, nil
+}
+
+func isNoScript(err error) bool {
+	var rerr redis.Error
+	return errors.As(err, &rerr) && strings.HasPrefix(rerr.Error(), "NOSCRIPT")
+}

@@ -1,0 +1,250 @@
+// Package dispatch delivers queued burst alerts from the Redis streams to a
+// notifier, once per alert, across all replicas.
+//
+// Every replica runs a Dispatcher. An alert is taken with XREADGROUP, so one
+// consumer owns it; the owner renews its claim while it works and
+// acknowledges only after the notifier succeeded. An alert whose owner died
+// or hung is claimed by another replica with XAUTOCLAIM once it has been idle
+// for the claim timeout. The only way to a duplicate post is a crash between
+// the notifier's success and the acknowledgement.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/oktawatch/oktawatch/internal/alert"
+	"github.com/oktawatch/oktawatch/internal/burst"
+)
+
+// Notifier sends one alert. Its error may implement Failure.
+type Notifier interface {
+	Notify(ctx context.Context, a alert.Alert) error
+}
+
+// Failure is a classified notifier error.
+type Failure interface {
+	error
+	// Permanent reports that retrying cannot succeed.
+	Permanent() bool
+	// Retry returns how long the destination asked to wait, or 0.
+	Retry() time.Duration
+	// Label names the failure for logs and metrics, such as "rate_limited".
+	Label() string
+}
+
+// FollowUps ends due cooldown periods and queues their follow-up alerts.
+type FollowUps interface {
+	RunDueFollowUps(ctx context.Context) ([]burst.Enqueued, error)
+}
+
+// Observer receives delivery outcomes, for metrics. It may be nil.
+type Observer interface {
+	Sent(a alert.Alert)
+	Failed(a alert.Alert, reason string)
+	DeadLettered(a alert.Alert, reason string)
+}
+
+// Config is the dispatcher's settings.
+type Config struct {
+	// ClaimTimeout is how long an alert may sit unrenewed before another
+	// replica takes it over.
+	ClaimTimeout time.Duration
+	// MaxRetryAfter caps the wait a 429 answer asks for.
+	MaxRetryAfter time.Duration
+	// MaxAge is how long after detection an alert is dead-lettered undelivered.
+	MaxAge time.Duration
+	// SendInterval is the minimum time between two sends by all replicas
+	// together: Slack accepts about one message per second per webhook.
+	SendInterval time.Duration
+	// PollInterval is how often the dispatcher looks for new alerts from
+	// other replicas, claimable alerts and due follow-ups.
+	PollInterval time.Duration
+	// MaxInFlight bounds the alerts one replica owns at a time.
+	MaxInFlight int
+	// DeadLetterTTL is how long dead-lettered alerts are kept.
+	DeadLetterTTL time.Duration
+	// RateKey is the Redis key that spaces sends across replicas.
+	RateKey string
+}
+
+// DefaultConfig returns the settings the service uses unless configured.
+func DefaultConfig() Config {
+	return Config{
+		ClaimTimeout:  30 * time.Second,
+		MaxRetryAfter: 5 * time.Minute,
+		MaxAge:        24 * time.Hour,
+		SendInterval:  time.Second,
+		PollInterval:  time.Second,
+		MaxInFlight:   64,
+		DeadLetterTTL: 7 * 24 * time.Hour,
+		RateKey:       "oktawatch:slack:send-slot",
+	}
+}
+
+// Dispatcher delivers alerts. Create it with New and start it with Run.
+type Dispatcher struct {
+	rdb       redis.UniversalClient
+	notifier  Notifier
+	followUps FollowUps
+	observer  Observer
+	cfg       Config
+	consumer  string
+	log       *zap.Logger
+	now       func() time.Time
+
+	kick  chan int
+	slots chan struct{}
+
+	mu    sync.Mutex
+	owned map[entryRef]context.CancelFunc
+	wg    sync.WaitGroup
+}
+
+type entryRef struct {
+	shard int
+	id    string
+}
+
+// New returns a Dispatcher. followUps and observer may be nil.
+func New(rdb redis.UniversalClient, n Notifier, f FollowUps, o Observer, cfg Config, log *zap.Logger) *Dispatcher {
+	host, _ := os.Hostname()
+	return &Dispatcher{
+		rdb:       rdb,
+		notifier:  n,
+		followUps: f,
+		observer:  o,
+		cfg:       cfg,
+		consumer:  fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano()%1e6),
+		log:       log,
+		now:       time.Now,
+		kick:      make(chan int, burst.Shards),
+		slots:     make(chan struct{}, cfg.MaxInFlight),
+		owned:     make(map[entryRef]context.CancelFunc),
+	}
+}
+
+// Kick asks the dispatcher to read a shard now rather than at the next poll,
+// so an alert queued by this replica is sent without delay.
+func (d *Dispatcher) Kick(shard int) {
+	select {
+	case d.kick <- shard:
+	default:
+	}
+}
+
+// Run reads and delivers alerts until ctx ends. It then stops taking alerts,
+// lets deliveries under way finish until drainCtx ends, and hands the rest
+// back to the queue so another replica sends them.
+func (d *Dispatcher) Run(ctx, drainCtx context.Context) {
+	d.log.Info("dispatcher started", zap.String("consumer", d.consumer))
+	ticker := time.NewTicker(d.cfg.PollInterval)
+	defer ticker.Stop()
+	heartbeat := time.NewTicker(d.cfg.ClaimTimeout / 3)
+	defer heartbeat.Stop()
+
+	d.poll(ctx)
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case shard := <-d.kick:
+			d.read(ctx, []int{shard})
+		case <-ticker.C:
+			d.poll(ctx)
+		case <-heartbeat.C:
+			d.renewClaims(ctx)
+		}
+	}
+	d.drain(drainCtx)
+}
+
+func (d *Dispatcher) poll(ctx context.Context) {
+	if d.followUps != nil {
+		queued, err := d.followUps.RunDueFollowUps(ctx)
+		if err != nil && ctx.Err() == nil {
+			d.log.Error("failed to run due follow-ups", zap.Error(err))
+		}
+		for _, q := range queued {
+			d.log.Info("follow-up queued", zap.String("group_id", q.GroupID), zap.String("alert_entry", q.EntryID))
+		}
+	}
+	d.claimStale(ctx)
+	d.read(ctx, allShards())
+}
+
+func allShards() []int {
+	shards := make([]int, burst.Shards)
+	for i := range shards {
+		shards[i] = i
+	}
+	return shards
+}
+
+// drain waits for deliveries under way until drainCtx ends, then cancels
+// them; their entries stay pending and are marked idle so the next replica
+// claims them at once.
+func (d *Dispatcher) drain(drainCtx context.Context) {
+	done := make(chan struct{})
+	go func() { d.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-drainCtx.Done():
+		handed := d.handBack()
+		<-done
+		d.log.Info("handed undelivered alerts back to the queue", zap.Int("count", handed))
+	}
+	d.log.Info("dispatcher stopped")
+}
+
+func (d *Dispatcher) handBack() int {
+	d.mu.Lock()
+	refs := make([]entryRef, 0, len(d.owned))
+	for ref, cancel := range d.owned {
+		cancel()
+		refs = append(refs, ref)
+	}
+	d.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	idle := d.cfg.ClaimTimeout
+	for _, ref := range refs {
+		err := d.rdb.Do(ctx, "XCLAIM", burst.StreamKey(ref.shard), burst.ConsumerGroup, d.consumer, 0, ref.id,
+			"IDLE", idle.Milliseconds(), "JUSTID").Err()
+		if err != nil {
+			d.log.Warn("failed to mark alert for takeover; another replica claims it after the claim timeout",
+				zap.String("alert_entry", ref.id), zap.Error(err))
+		}
+	}
+	return len(refs)
+}
+
+func isNoGroup(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOGROUP")
+}
+
+func (d *Dispatcher) track(ref entryRef, cancel context.CancelFunc) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.owned[ref]; ok {
+		return false
+	}
+	d.owned[ref] = cancel
+	return true
+}
+
+func (d *Dispatcher) untrack(ref entryRef) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.owned, ref)
+}
+
+var errLostOwnership = errors.New("another replica took over the alert")

@@ -1,0 +1,155 @@
+package dispatch
+
+import (
+	"context"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/oktawatch/oktawatch/internal/burst"
+)
+
+// read takes new alerts from the shards' streams, as many as free capacity
+// allows, and starts their delivery.
+func (d *Dispatcher) read(ctx context.Context, shards []int) {
+	free := cap(d.slots) - len(d.slots)
+	if free <= 0 || ctx.Err() != nil {
+		return
+	}
+	count := max(1, free/len(shards))
+
+	pipe := d.rdb.Pipeline()
+	cmds := make([]*redis.XStreamSliceCmd, len(shards))
+	for i, shard := range shards {
+		cmds[i] = pipe.XReadGroup(ctx, &redis.XReadGroupArgs{
+			Group:    burst.ConsumerGroup,
+			Consumer: d.consumer,
+			Streams:  []string{burst.StreamKey(shard), ">"},
+			Count:    int64(count),
+			Block:    -1,
+		})
+	}
+	_, _ = pipe.Exec(ctx)
+
+	for i, cmd := range cmds {
+		streams, err := cmd.Result()
+		switch {
+		case err == redis.Nil || isNoGroup(err):
+			continue
+		case err != nil:
+			if ctx.Err() == nil {
+				d.log.Error("failed to read alert stream", zap.Int("shard", shards[i]), zap.Error(err))
+			}
+			return
+		}
+		for _, s := range streams {
+			for _, msg := range s.Messages {
+				d.start(shards[i], msg)
+			}
+		}
+	}
+}
+
+// claimStale takes over alerts that another replica took and stopped
+// renewing for longer than the claim timeout.
+func (d *Dispatcher) claimStale(ctx context.Context) {
+	free := cap(d.slots) - len(d.slots)
+	if free <= 0 || ctx.Err() != nil {
+		return
+	}
+	pipe := d.rdb.Pipeline()
+	cmds := make([]*redis.XAutoClaimCmd, burst.Shards)
+	for shard := range burst.Shards {
+		cmds[shard] = pipe.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+			Stream:   burst.StreamKey(shard),
+			Group:    burst.ConsumerGroup,
+			Consumer: d.consumer,
+			MinIdle:  d.cfg.ClaimTimeout,
+			Start:    "0-0",
+			Count:    int64(max(1, free/burst.Shards)),
+		})
+	}
+	_, _ = pipe.Exec(ctx)
+
+	for shard, cmd := range cmds {
+		msgs, _, err := cmd.Result()
+		switch {
+		case err == redis.Nil || isNoGroup(err):
+			continue
+		case err != nil:
+			if ctx.Err() == nil {
+				d.log.Error("failed to claim stale alerts", zap.Int("shard", shard), zap.Error(err))
+			}
+			return
+		}
+		for _, msg := range msgs {
+			d.log.Warn("took over alert from an unresponsive replica", zap.Int("shard", shard), zap.String("alert_entry", msg.ID))
+			d.start(shard, msg)
+		}
+	}
+}
+
+// renewClaims resets the idle time of every alert this replica owns and
+// stops the deliveries of alerts another replica took over.
+func (d *Dispatcher) renewClaims(ctx context.Context) {
+	byShard := make(map[int][]any)
+	d.mu.Lock()
+	for ref := range d.owned {
+		byShard[ref.shard] = append(byShard[ref.shard], ref.id)
+	}
+	d.mu.Unlock()
+
+	for shard, ids := range byShard {
+		args := append([]any{burst.ConsumerGroup, d.consumer}, ids...)
+		lost, err := heartbeatScript.Run(ctx, d.rdb, []string{burst.StreamKey(shard)}, args...).StringSlice()
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Warn("failed to renew alert claims", zap.Int("shard", shard), zap.Error(err))
+			}
+			continue
+		}
+		for _, id := range lost {
+			d.log.Warn("alert taken over by another replica; stopping its delivery here", zap.String("alert_entry", id))
+			d.cancel(entryRef{shard: shard, id: id})
+		}
+	}
+}
+
+func (d *Dispatcher) cancel(ref entryRef) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if cancel, ok := d.owned[ref]; ok {
+		cancel()
+	}
+}
+
+// finish acknowledges an entry, copying it to the dead-letter stream first
+// when reason is not empty. It retries briefly because an entry left pending
+// would be sent again by another replica.
+func (d *Dispatcher) finish(shard int, msg redis.XMessage, reason, detail string) error {
+	var ttl int64
+	args := []any{burst.ConsumerGroup, msg.ID}
+	if reason != "" {
+		ttl = d.cfg.DeadLetterTTL.Milliseconds()
+		args = append(args, ttl, "reason", reason, "error", detail, "entry_id", msg.ID)
+		for k, v := range msg.Values {
+			args = append(args, "alert_"+k, v)
+		}
+	} else {
+		args = append(args, ttl)
+	}
+	keys := []string{burst.StreamKey(shard), burst.DeadLetterKey(shard)}
+
+	var err error
+	for attempt := range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err = finishScript.Run(ctx, d.rdb, keys, args...).Err()
+		cancel()
+		if err == nil {
+			return nil
+		}
+		time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond) // short spacing between retries, not a wait for an outcome
+	}
+	return err
+}

@@ -1,0 +1,193 @@
+// Package hook serves Okta's Event Hook endpoint: the one-time verification
+// GET and the POST deliveries of System Log events.
+package hook
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.uber.org/zap"
+
+	"github.com/oktawatch/oktawatch/internal/alert"
+	"github.com/oktawatch/oktawatch/internal/burst"
+	"github.com/oktawatch/oktawatch/internal/okta"
+)
+
+// Path is where Okta sends verification requests and deliveries.
+const Path = "/okta/events"
+
+// ChallengeHeader carries Okta's verification challenge.
+const ChallengeHeader = "X-Okta-Verification-Challenge"
+
+// recordTimeout keeps the answer to Okta inside its 3 s wait even when Redis
+// is slow, so a failed write gets a 503 that Okta retries.
+const recordTimeout = 2 * time.Second
+
+// Recorder stores removals and queues the alerts they complete.
+type Recorder interface {
+	Record(ctx context.Context, removals []okta.Removal, source alert.Source) (burst.Result, error)
+}
+
+// Observer receives what the handler did, for metrics. Every method must be
+// safe for concurrent use.
+type Observer interface {
+	Delivery(events int, skipped []okta.Skipped, result burst.Result)
+}
+
+// Config is the handler's settings.
+type Config struct {
+	AuthHeader   string
+	AuthSecret   string
+	MaxBodyBytes int64
+}
+
+// Handler serves Path.
+type Handler struct {
+	cfg      Config
+	secret   [sha256.Size]byte
+	recorder Recorder
+	observer Observer
+	log      *zap.Logger
+}
+
+// New returns a Handler. observer may be nil.
+func New(cfg Config, recorder Recorder, observer Observer, log *zap.Logger) *Handler {
+	return &Handler{
+		cfg:      cfg,
+		secret:   sha256.Sum256([]byte(cfg.AuthSecret)),
+		recorder: recorder,
+		observer: observer,
+		log:      log,
+	}
+}
+
+// Register adds the endpoint's routes to e.
+func (h *Handler) Register(e *echo.Echo) {
+	g := e.Group(Path, h.authenticate)
+	g.GET("", h.verify)
+	g.POST("", h.deliver)
+}
+
+// authenticate compares the configured header with the secret in constant
+// time. Both sides are hashed first so that the comparison does not leak the
+// secret's length either.
+func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		values := c.Request().Header.Values(h.cfg.AuthHeader)
+		if len(values) == 1 {
+			presented := sha256.Sum256([]byte(values[0]))
+			if subtle.ConstantTimeCompare(presented[:], h.secret[:]) == 1 {
+				return next(c)
+			}
+		}
+		h.log.Warn("rejected request with missing or wrong auth header",
+			zap.String("header", h.cfg.AuthHeader), zap.Int("values", len(values)),
+			zap.String("remote_ip", c.RealIP()), zap.String("method", c.Request().Method))
+		return echo.NewHTTPError(http.StatusUnauthorized, "missing or invalid "+h.cfg.AuthHeader+" header")
+	}
+}
+
+// verify answers Okta's one-time verification request with the challenge.
+func (h *Handler) verify(c echo.Context) error {
+	values := c.Request().Header.Values(ChallengeHeader)
+	if len(values) == 0 {
+		return echo.NewHTTPError(http.StatusBadRequest, "missing "+ChallengeHeader+" header; only Okta's verification request uses GET")
+	}
+
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(map[string]string{"verification": values[0]}); err != nil {
+		return err
+	}
+	h.log.Info("answered okta verification challenge")
+	return c.JSONBlob(http.StatusOK, bytes.TrimRight(body.Bytes(), "\n"))
+}
+
+// deliver records the removals of one delivery. Okta gets its answer as soon
+// as Redis has them: alerts go through the queue, so nothing here waits for
+// Slack.
+func (h *Handler) deliver(c echo.Context) error {
+	body, err := h.readBody(c)
+	if err != nil {
+		return err
+	}
+
+	delivery, err := okta.ParseDelivery(body)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+	}
+	h.logSkipped(delivery)
+
+	ctx, cancel := context.WithTimeout(c.Request().Context(), recordTimeout)
+	defer cancel()
+	result, err := h.recorder.Record(ctx, delivery.Removals, alert.SourceHook)
+	if err != nil {
+		h.log.Error("failed to record removals; answering 503 so okta retries",
+			zap.String("delivery_id", delivery.EventID), zap.Int("removals", len(delivery.Removals)), zap.Error(err))
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "removals could not be recorded; retry later")
+	}
+
+	h.logRecorded(delivery, result)
+	if h.observer != nil {
+		h.observer.Delivery(delivery.Events, delivery.Skipped, result)
+	}
+	return c.NoContent(http.StatusOK)
+}
+
+func (h *Handler) readBody(c echo.Context) ([]byte, error) {
+	req := c.Request()
+	if req.ContentLength > h.cfg.MaxBodyBytes {
+		return nil, tooLarge(h.cfg.MaxBodyBytes)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, h.cfg.MaxBodyBytes))
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return nil, tooLarge(h.cfg.MaxBodyBytes)
+	case err != nil:
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "failed to read request body: "+err.Error())
+	}
+	return body, nil
+}
+
+func tooLarge(limit int64) error {
+	return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+		"request body exceeds the limit of "+formatBytes(limit)+" set by OKTAWATCH_MAX_BODY_BYTES")
+}
+
+func (h *Handler) logSkipped(d okta.Delivery) {
+	for _, s := range d.Skipped {
+		if s.Expected() {
+			continue
+		}
+		h.log.Warn("skipped malformed event", zap.String("event_uuid", s.UUID),
+			zap.String("reason", string(s.Reason)), zap.String("detail", s.Detail), zap.String("delivery_id", d.EventID))
+	}
+}
+
+func (h *Handler) logRecorded(d okta.Delivery, res burst.Result) {
+	for _, r := range d.Removals {
+		if !res.New[r.EventID] {
+			continue
+		}
+		h.log.Info("removal recorded", zap.String("event_uuid", r.EventID), zap.String("group_id", r.GroupID),
+			zap.String("group_name", r.GroupName), zap.String("user_id", r.UserID), zap.String("user_login", r.UserLogin),
+			zap.String("actor_id", r.Actor.ID), zap.String("actor_login", r.Actor.Login), zap.Time("published", r.Published))
+	}
+	if res.Duplicates > 0 || res.TooOld > 0 {
+		h.log.Info("removals not counted", zap.String("delivery_id", d.EventID),
+			zap.Int("duplicates", res.Duplicates), zap.Int("too_old", res.TooOld))
+	}
+	for _, a := range res.Alerts {
+		h.log.Info("burst detected", zap.String("group_id", a.GroupID), zap.Int("count", a.Count), zap.String("alert_entry", a.EntryID))
+	}
+}

@@ -17,6 +17,10 @@ import (
 // Prefix is the prefix of every environment variable oktawatch reads.
 const Prefix = "OKTAWATCH"
 
+// minSecretLength is the shortest hook secret accepted. The secret is the
+// only thing that keeps strangers from posting removals.
+const minSecretLength = 16
+
 // Config holds every setting of the service. Field tags give each variable's
 // name (Prefix + "_" + split_words name) and default.
 type Config struct {
@@ -111,8 +115,13 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s_%s: %s", Prefix, name, fmt.Sprintf(format, args...)))
 	}
 
-	if c.OktaAuthSecret == "" {
-		add("OKTA_AUTH_SECRET", "missing; set it to the shared secret configured on the Okta Event Hook (at least 16 random characters)")
+	switch secret := c.OktaAuthSecret.Reveal(); {
+	case secret == "":
+		add("OKTA_AUTH_SECRET", "missing; set it to the shared secret configured on the Okta Event Hook (at least %d random characters)", minSecretLength)
+	case strings.HasPrefix(secret, "change-me"):
+		add("OKTA_AUTH_SECRET", "still the placeholder from .env.example; replace it with a random value, for example from `openssl rand -hex 32`")
+	case len(secret) < minSecretLength:
+		add("OKTA_AUTH_SECRET", "too short (%d characters); use at least %d random characters", len(secret), minSecretLength)
 	}
 	if strings.TrimSpace(c.OktaAuthHeader) == "" || strings.ContainsAny(c.OktaAuthHeader, " :\t\r\n") {
 		add("OKTA_AUTH_HEADER", "invalid header name %q; use a plain HTTP header name such as Authorization", c.OktaAuthHeader)

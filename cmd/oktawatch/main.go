@@ -19,6 +19,7 @@ commands:
   serve        run the service (the default)
   simulate     post a realistic Okta delivery with N removals to a running service
   healthcheck  exit 0 when the local service answers /livez (for container health checks)
+  okta         register, inspect or remove the Okta Event Hook: okta register|status|unregister
 
 Settings come from OKTAWATCH_* environment variables and a .env file; see README.md.
 `
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return simulateCommand(ctx, args, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, args, stderr)
+	case "okta":
+		return oktaCommand(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -201,7 +201,6 @@ func TestDetector_AlertContent(t *testing.T) {
 	d := New(b.rdb, Settings{Threshold: 3, Window: time.Minute, Cooldown: time.Hour, MaxEventAge: time.Hour, AlertMaxAge: time.Hour, MaxListed: 2})
 	start := b.now().Add(-30 * time.Second)
 	rs := series("00gI", 1, 3, start, 10*time.Second)
-	rs[2].Actor = rs[2].Actor
 	rs[2].Actor.ID, rs[2].Actor.Login = "00uOTHER", "other@example.com"
 	rs[2].GroupName = "Renamed"
 

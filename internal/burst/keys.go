@@ -39,7 +39,7 @@ func ScheduleKey(shard int) string { return shardTag(shard) + ":followups" }
 // groupKeys names every key of one group.
 type groupKeys struct {
 	removals, details, reported, cooldown, state, pending string
-	stream, schedule                                        string
+	stream, schedule                                      string
 }
 
 func keysFor(groupID string) groupKeys {

@@ -228,3 +228,32 @@ func redactURL(raw string) string {
 	}
 	return u.Redacted()
 }
+
+// OktaAPI is what the commands that call Okta's management API need.
+type OktaAPI struct {
+	OrgURL     string
+	APIToken   Secret
+	AuthHeader string
+	AuthSecret Secret
+}
+
+// LoadOktaAPI reads .env and the environment like Load, but checks only the
+// settings the Okta API commands use, so `okta status` works without the
+// service's other settings.
+func LoadOktaAPI() (OktaAPI, error) {
+	if err := godotenv.Load(); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return OktaAPI{}, fmt.Errorf("read .env: %w", err)
+	}
+	var c Config
+	if err := envconfig.Process(Prefix, &c); err != nil {
+		return OktaAPI{}, err
+	}
+	var errs []error
+	if c.OktaOrgURL == "" {
+		errs = append(errs, fmt.Errorf("%s_OKTA_ORG_URL: missing; set it to your org's base URL, such as https://example.okta.com", Prefix))
+	}
+	if c.OktaAPIToken == "" {
+		errs = append(errs, fmt.Errorf("%s_OKTA_API_TOKEN: missing; create an API token in the Okta Admin Console (Security > API > Tokens)", Prefix))
+	}
+	return OktaAPI{OrgURL: c.OktaOrgURL, APIToken: c.OktaAPIToken, AuthHeader: c.OktaAuthHeader, AuthSecret: c.OktaAuthSecret}, errors.Join(errs...)
+}

@@ -45,8 +45,8 @@ func (d *Dispatcher) deliver(ctx context.Context, shard int, msg redis.XMessage)
 	log := d.log.With(zap.String("alert_id", a.ID), zap.String("group_id", a.GroupID), zap.String("kind", string(a.Kind)))
 
 	bo := backoff.NewExponentialBackOff()
-	bo.InitialInterval = time.Second
-	bo.MaxInterval = time.Minute
+	bo.InitialInterval = d.cfg.MinBackoff
+	bo.MaxInterval = d.cfg.MaxBackoff
 	for attempt := 1; ; attempt++ {
 		if age := d.now().Sub(a.DetectedAt); age > d.cfg.MaxAge {
 			log.Error("alert undelivered past its maximum age; moving it to the dead-letter stream", zap.Duration("age", age))

@@ -11,7 +11,6 @@ package dispatch
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -68,6 +67,10 @@ type Config struct {
 	// PollInterval is how often the dispatcher looks for new alerts from
 	// other replicas, claimable alerts and due follow-ups.
 	PollInterval time.Duration
+	// MinBackoff and MaxBackoff bound the exponential backoff after a
+	// temporary failure without a Retry-After.
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
 	// MaxInFlight bounds the alerts one replica owns at a time.
 	MaxInFlight int
 	// DeadLetterTTL is how long dead-lettered alerts are kept.
@@ -84,6 +87,8 @@ func DefaultConfig() Config {
 		MaxAge:        24 * time.Hour,
 		SendInterval:  time.Second,
 		PollInterval:  time.Second,
+		MinBackoff:    time.Second,
+		MaxBackoff:    time.Minute,
 		MaxInFlight:   64,
 		DeadLetterTTL: 7 * 24 * time.Hour,
 		RateKey:       "oktawatch:slack:send-slot",
@@ -246,5 +251,3 @@ func (d *Dispatcher) untrack(ref entryRef) {
 	defer d.mu.Unlock()
 	delete(d.owned, ref)
 }
-
-var errLostOwnership = errors.New("another replica took over the alert")

@@ -14,16 +14,16 @@ import (
 )
 
 const (
-	// maxResponseBytes caps how much of Slack's answer Post reads. A webhook
-	// answers "ok" or a short error string.
+	// maxResponseBytes caps how much of Slack's response body Post reads. A
+	// webhook responds with "ok" or a short error string.
 	maxResponseBytes = 64 << 10
 	// defaultTimeout bounds one post when NewClient gets no HTTP client.
 	defaultTimeout = 10 * time.Second
 )
 
-// errInvalidURL reports a webhook URL that cannot be used. It stands in for
-// the errors of url.Parse and http.NewRequest, which quote the secret URL.
-var errInvalidURL = errors.New("the webhook URL is not an absolute http or https URL; set SLACK_WEBHOOK_URL to the incoming-webhook URL that Slack issued")
+// errInvalidURL reports a webhook URL that cannot be used. It replaces the
+// errors of url.Parse and http.NewRequest, which quote the secret URL.
+var errInvalidURL = errors.New("the webhook URL is not an absolute http or https URL; set OKTAWATCH_SLACK_WEBHOOK_URL to the incoming-webhook URL that Slack issued")
 
 // Client posts messages to one Slack incoming webhook. It is safe for
 // concurrent use.
@@ -56,8 +56,8 @@ func NewClient(webhookURL string, httpClient *http.Client) *Client {
 	}
 }
 
-// Post sends m to the webhook. It returns nil when Slack answers 2xx and a
-// *SendError otherwise.
+// Post sends m to the webhook. It returns nil when Slack responds with 2xx,
+// and a *SendError otherwise.
 func (c *Client) Post(ctx context.Context, m Message) error {
 	if !c.validURL {
 		return &SendError{Reason: Rejected, Endpoint: c.endpoint, Err: errInvalidURL}
@@ -78,17 +78,17 @@ func (c *Client) Post(ctx context.Context, m Message) error {
 	}
 	defer resp.Body.Close()
 
-	// A read error leaves a partial answer, which is still worth reporting,
+	// A read error leaves a partial body, which is still worth reporting,
 	// and it cannot undo a 2xx status that Slack already sent.
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	responseBody, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	return c.statusError(resp, answer)
+	return c.statusError(resp, responseBody)
 }
 
-func (c *Client) statusError(resp *http.Response, answer []byte) *SendError {
-	body := trimBody(answer)
+func (c *Client) statusError(resp *http.Response, responseBody []byte) *SendError {
+	body := trimBody(responseBody)
 	e := &SendError{
 		Reason:   classifyStatus(resp.StatusCode, body),
 		Status:   resp.StatusCode,
@@ -101,7 +101,7 @@ func (c *Client) statusError(resp *http.Response, answer []byte) *SendError {
 	return e
 }
 
-// transportError classifies a request that got no answer. It drops the
+// transportError classifies a request that got no response. It drops the
 // *url.Error wrapper because that error's text contains the full URL.
 func (c *Client) transportError(ctx context.Context, err error) *SendError {
 	cause := err

@@ -14,7 +14,7 @@ import (
 	"github.com/oktawatch/oktawatch/internal/slack/slacktest"
 )
 
-// postTimeout bounds posts that are expected to get an answer. It is long
+// postTimeout bounds posts that are expected to get a response. It is long
 // because it only guards against a hung test on a loaded machine.
 const postTimeout = 30 * time.Second
 
@@ -73,7 +73,7 @@ func TestClientPostSucceedsOn2xx(t *testing.T) {
 	}
 }
 
-func TestClientPostClassifiesAnswers(t *testing.T) {
+func TestClientPostClassifiesResponses(t *testing.T) {
 	tests := []struct {
 		name      string
 		status    int
@@ -170,14 +170,14 @@ func TestClientPostIgnoresRetryAfterOutside429(t *testing.T) {
 	}
 }
 
-func TestClientPostCutsLongAnswer(t *testing.T) {
+func TestClientPostCutsLongResponse(t *testing.T) {
 	server := slacktest.New(t)
 	server.Enqueue(slacktest.Response{Status: 500, Body: "  " + strings.Repeat("x", 2000) + "\n"})
 
 	sendErr := asSendError(t, post(t, slack.NewClient(server.URL(), nil)))
 
 	if sendErr.Body != strings.Repeat("x", 512) {
-		t.Errorf("Body has %d bytes, want 512 bytes of the trimmed answer", len(sendErr.Body))
+		t.Errorf("Body has %d bytes, want 512 bytes of the trimmed response", len(sendErr.Body))
 	}
 }
 
@@ -244,6 +244,6 @@ func TestClientPostReadsAtMost64KiB(t *testing.T) {
 		t.Errorf("Reason = %q, want %q", sendErr.Reason, slack.ServerError)
 	}
 	if total := <-written; total >= maxWrite {
-		t.Errorf("client read the whole %d byte answer, want it to stop after 64 KiB", total)
+		t.Errorf("client read the whole %d byte response, want it to stop after 64 KiB", total)
 	}
 }

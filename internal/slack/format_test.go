@@ -129,7 +129,7 @@ func TestTrimBody(t *testing.T) {
 		t.Errorf("trimmed body is not valid UTF-8")
 	}
 	if !strings.HasPrefix(long, got) {
-		t.Errorf("trimmed body is not a prefix of the answer")
+		t.Errorf("trimmed body is not a prefix of the response")
 	}
 }
 

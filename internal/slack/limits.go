@@ -4,7 +4,7 @@
 // BuildMessage keeps every message inside Slack's documented Block Kit limits,
 // which are exported below so that tests and fakes check the same numbers.
 // Client.Post sends a message and classifies each failure with a Reason that
-// tells the caller whether a retry can succeed.
+// decides whether the caller retries.
 package slack
 
 // Block Kit limits from Slack's reference pages for the header, section and
@@ -26,8 +26,9 @@ const (
 	MaxContextElements = 10
 )
 
-// Caps that keep a message readable. They are far inside Slack's limits: with
-// them a message has at most about a dozen blocks.
+// Caps that keep a message readable and far inside Slack's limits. With them
+// a message has at most 15 blocks: up to five fixed ones and up to
+// maxListSections sections for each of the two lists.
 const (
 	// maxListed is how many users or actors a message lists by name before it
 	// summarises the rest as "and N more".

@@ -43,8 +43,8 @@ func actorBlocks(a alert.Alert) []blockkit.Block {
 
 	title := "Removed by"
 	if a.Omitted > 0 {
-		// Actors are counted over the listed removals only, so say so
-		// rather than let the counts look like totals.
+		// Actor counts cover the listed removals only. The title states
+		// that, so the counts do not read as totals.
 		title = "Removed by (counts cover the listed users only)"
 	}
 	return listBlocks(title, lines, len(a.Actors)-len(listed), "actor")

@@ -25,9 +25,9 @@ type Message struct {
 const maxFallbackNameLength = 100
 
 // BuildMessage renders a burst alert as a Block Kit message. orgURL is the
-// Okta org URL such as https://example.okta.com; when it is empty the message
-// has no link to the Okta Admin Console. Every string that comes from Okta is
-// escaped, and every text is cut to fit Slack's limits.
+// Okta org URL such as https://example.okta.com, and when it is empty the
+// message has no link to the Okta Admin Console. Every string that comes from
+// Okta is escaped, and every text is cut to fit Slack's limits.
 func BuildMessage(a alert.Alert, orgURL string) Message {
 	var blocks []blockkit.Block
 	blocks = append(blocks, headerBlock(a))
@@ -80,7 +80,7 @@ func headerBlock(a alert.Alert) blockkit.Block {
 }
 
 // fallbackText states the group, the count and the detection window, so a
-// push notification alone tells what happened.
+// push notification alone reports what happened.
 func fallbackText(a alert.Alert) string {
 	group := inlineText(groupLabel(a), maxFallbackNameLength)
 	text := headline(a, group)
@@ -96,7 +96,7 @@ func fallbackText(a alert.Alert) string {
 	return text
 }
 
-// lateNotice says how long after the last removal the burst was detected and
+// lateNotice states how long after the last removal the burst was detected and
 // which path found it, because a late alert may describe damage that is
 // already done.
 func lateNotice(a alert.Alert) string {
@@ -143,9 +143,9 @@ func valueOrUnknown(s string) string {
 }
 
 // groupLink returns a mrkdwn link to the group's page in the Okta Admin
-// Console, or "" when orgURL is empty or the link would not fit a section. The group id is path-escaped, and "&",
-// "<", ">" and "|" are percent-encoded as well because they would end or
-// split the <url|label> markup.
+// Console, or "" when orgURL is empty or the link would not fit a section.
+// The group id is path-escaped, and "&", "<", ">" and "|" are percent-encoded
+// as well because they would end or split the <url|label> markup.
 func groupLink(orgURL, groupID string) string {
 	orgURL = strings.TrimRight(strings.TrimSpace(orgURL), "/")
 	if orgURL == "" || groupID == "" {
@@ -164,12 +164,14 @@ var linkEscaper = strings.NewReplacer("&", "%26", "<", "%3C", ">", "%3E", "|", "
 
 func contextBlock(a alert.Alert) blockkit.Block {
 	text := fmt.Sprintf("Alert %s · source %s · detected %s",
-		inlineText(a.ID, maxNameLength), inlineText(string(a.Source), maxNameLength), formatTime(a.DetectedAt))
+		inlineText(valueOrUnknown(a.ID), maxNameLength),
+		inlineText(valueOrUnknown(string(a.Source)), maxNameLength),
+		formatTime(a.DetectedAt))
 	return blockkit.NewContextBlock("", mrkdwnText(text))
 }
 
 // mrkdwnText returns a mrkdwn text object with verbatim set, so that Slack
-// does not turn URLs, e-mail addresses or channel names from Okta into links.
+// does not turn URLs, channel names or mentions in Okta values into links.
 // Links that the service writes as <url|label> still work.
 func mrkdwnText(text string) *blockkit.TextBlockObject {
 	return blockkit.NewTextBlockObject(blockkit.MarkdownType, text, false, true)

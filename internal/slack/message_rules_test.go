@@ -51,11 +51,13 @@ func next(text string, i int) int {
 func TestBuildMessageEscapesOktaStrings(t *testing.T) {
 	payloads := []string{"<!channel>", "<@U0TEST01>", "<https://evil.example|click here>", "R&D <b>", "&lt;!here&gt;"}
 	fields := map[string]func(a *alert.Alert, payload string){
-		"group name":   func(a *alert.Alert, p string) { a.GroupName = p },
-		"group id":     func(a *alert.Alert, p string) { a.GroupID = p },
-		"user name":    func(a *alert.Alert, p string) { a.Removals[0].UserName = p },
-		"user login":   func(a *alert.Alert, p string) { a.Removals[0].UserLogin = p },
-		"user id":      func(a *alert.Alert, p string) { a.Removals[0].UserName, a.Removals[0].UserLogin, a.Removals[0].UserID = "", "", p },
+		"group name": func(a *alert.Alert, p string) { a.GroupName = p },
+		"group id":   func(a *alert.Alert, p string) { a.GroupID = p },
+		"user name":  func(a *alert.Alert, p string) { a.Removals[0].UserName = p },
+		"user login": func(a *alert.Alert, p string) { a.Removals[0].UserLogin = p },
+		"user id": func(a *alert.Alert, p string) {
+			a.Removals[0].UserName, a.Removals[0].UserLogin, a.Removals[0].UserID = "", "", p
+		},
 		"actor name":   func(a *alert.Alert, p string) { a.Actors[0].Name = p },
 		"actor login":  func(a *alert.Alert, p string) { a.Actors[0].Login = p },
 		"alert source": func(a *alert.Alert, p string) { a.Source = alert.Source(p) },

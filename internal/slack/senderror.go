@@ -19,12 +19,12 @@ const (
 	// RateLimited is HTTP 429. SendError.RetryAfter carries Slack's wait time
 	// when Slack sent one.
 	RateLimited Reason = "rate_limited"
-	// ServerError is an HTTP 5xx answer without a permanent error body.
+	// ServerError is an HTTP 5xx response without a permanent error body.
 	ServerError Reason = "server_error"
 	// Timeout is a request that ran out of time, or HTTP 408.
 	Timeout Reason = "timeout"
 	// Connection is a failure to connect or a connection lost before the
-	// answer, such as a refused connection, a DNS or a TLS error.
+	// response, such as a refused connection, a DNS or a TLS error.
 	Connection Reason = "connection"
 	// Rejected is a permanent failure: a retry of the same message to the
 	// same webhook fails again.
@@ -33,7 +33,7 @@ const (
 	Canceled Reason = "canceled"
 )
 
-// maxErrorBodyBytes caps how much of Slack's answer a SendError keeps.
+// maxErrorBodyBytes caps how much of Slack's response body a SendError keeps.
 const maxErrorBodyBytes = 512
 
 // permanentBodies are the error strings that Slack's incoming webhooks
@@ -53,7 +53,7 @@ var permanentBodies = map[string]string{
 
 const (
 	hintInvalidMessage = "Slack rejected the message as invalid, which is a bug in the message builder"
-	hintWebhookGone    = "the webhook or its channel no longer exists; set SLACK_WEBHOOK_URL to a working incoming-webhook URL"
+	hintWebhookGone    = "the webhook or its channel no longer exists; set OKTAWATCH_SLACK_WEBHOOK_URL to a working incoming-webhook URL"
 )
 
 // SendError is the error that Client.Post returns. Its text names the
@@ -61,11 +61,11 @@ const (
 // lets anyone post to the channel.
 type SendError struct {
 	Reason Reason
-	// Status is the HTTP status code, or 0 when no answer arrived.
+	// Status is the HTTP status code, or 0 when no response arrived.
 	Status int
-	// Body is Slack's answer, trimmed and cut to at most 512 bytes.
+	// Body is Slack's response body, trimmed and cut to at most 512 bytes.
 	Body string
-	// RetryAfter is the wait that a 429 answer asked for, or 0 when the
+	// RetryAfter is the wait that a 429 response requested, or 0 when the
 	// Retry-After header was missing or invalid.
 	RetryAfter time.Duration
 	// Endpoint is the webhook as scheme://host/… for messages.
@@ -75,7 +75,7 @@ type SendError struct {
 	Err error
 }
 
-// Error describes the failure with its reason, status and Slack's answer.
+// Error describes the failure with its reason, status and Slack's response body.
 func (e *SendError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "post to slack webhook %s failed: %s", e.Endpoint, e.Reason)
@@ -86,7 +86,7 @@ func (e *SendError) Error() string {
 		fmt.Fprintf(&b, ", retry after %s", e.RetryAfter)
 	}
 	if e.Body != "" {
-		fmt.Fprintf(&b, ", slack answered %q", e.Body)
+		fmt.Fprintf(&b, ", slack response %q", e.Body)
 	}
 	if e.Err != nil {
 		fmt.Fprintf(&b, ": %v", e.Err)
@@ -114,8 +114,8 @@ func (e *SendError) hint() string {
 	return ""
 }
 
-// classifyStatus returns the reason for a non-2xx answer. An error body from
-// permanentBodies wins over the status, because Slack has answered those
+// classifyStatus returns the reason for a non-2xx response. An error body from
+// permanentBodies wins over the status, because Slack has returned those
 // with 400, 403, 404, 410 and, before 2016, with 500.
 func classifyStatus(status int, body string) Reason {
 	if _, ok := permanentBodies[body]; ok {
@@ -129,7 +129,7 @@ func classifyStatus(status int, body string) Reason {
 	case status >= 500:
 		return ServerError
 	default:
-		// Other 4xx answers reject the request itself. A 1xx or 3xx answer
+		// Other 4xx responses reject the request itself. A 1xx or 3xx response
 		// means the URL does not point at a webhook, because the client
 		// follows no redirects.
 		return Rejected
@@ -156,7 +156,7 @@ func parseRetryAfter(value string, now time.Time) time.Duration {
 	return 0
 }
 
-// trimBody returns Slack's answer without surrounding space, cut to at most
+// trimBody returns Slack's response body without surrounding space, cut to at most
 // maxErrorBodyBytes without splitting a UTF-8 sequence.
 func trimBody(body []byte) string {
 	text := strings.TrimSpace(string(body))

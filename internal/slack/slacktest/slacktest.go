@@ -1,11 +1,11 @@
 // Package slacktest provides a scripted fake Slack incoming webhook for
 // tests.
 //
-// The server answers each request with the next scripted Response, or with
+// The server responds to each request with the next scripted Response, or with
 // the default 200 "ok" when the script is empty. In strict mode, which is on
 // by default, it first rejects any message that breaks Slack's Block Kit
-// limits with 400, so a test that sees its messages accepted also proves
-// that Slack would take them.
+// limits with 400, so a test whose messages are accepted also shows that
+// they stay within those limits.
 package slacktest
 
 import (
@@ -32,16 +32,16 @@ const maxRequestBytes = 1 << 20
 // pollInterval is how often WaitForAccepted checks the recorded requests.
 const pollInterval = 5 * time.Millisecond
 
-// Response is one scripted answer.
+// Response is one scripted HTTP response.
 type Response struct {
 	// Status is the HTTP status code; 0 means 200.
 	Status int
 	Header map[string]string
 	Body   string
-	// Delay holds the answer back, as a slow Slack would. A client that
-	// gives up first gets no answer.
+	// Delay holds the response back, as a slow Slack would. A client that
+	// gives up first gets no response.
 	Delay time.Duration
-	// Hang means the request is never answered: the server keeps it open
+	// Hang means the request never gets a response: the server keeps it open
 	// until the client cancels or the test ends, then drops the connection.
 	Hang bool
 }
@@ -57,8 +57,8 @@ type Request struct {
 	// Message is the decoded body, or the zero Message when the body is not
 	// valid JSON.
 	Message slack.Message
-	// Status is the status code the server answered, or 0 while the request
-	// is delayed or when it was never answered.
+	// Status is the status code the server responded with, or 0 while the
+	// request is delayed or when it never got a response.
 	Status int
 	// Violation explains why strict mode rejected the request, or is "".
 	Violation string
@@ -101,19 +101,19 @@ func (s *Server) URL() string {
 	return s.server.URL + WebhookPath
 }
 
-// Enqueue appends answers to the script. Each request takes the next one.
+// Enqueue appends responses to the script. Each request takes the next one.
 func (s *Server) Enqueue(responses ...Response) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.script = append(s.script, responses...)
 }
 
-// Hang appends an answer that never comes to the script.
+// Hang appends a response that never comes to the script.
 func (s *Server) Hang() {
 	s.Enqueue(Response{Hang: true})
 }
 
-// SetDefault sets the answer for requests that find the script empty.
+// SetDefault sets the response for requests that find the script empty.
 func (s *Server) SetDefault(r Response) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -134,7 +134,7 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
-// Accepted returns the requests answered with a 2xx status, in arrival
+// Accepted returns the requests that got a 2xx status, in arrival
 // order.
 func (s *Server) Accepted() []Request {
 	var accepted []Request
@@ -204,8 +204,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 }
 
-// record stores the request and picks its answer. A request that strict
-// mode rejects does not use up a scripted answer.
+// record stores the request and picks its response. A request that strict
+// mode rejects does not use up a scripted response.
 func (s *Server) record(r *http.Request, body []byte) (int, Response) {
 	request := Request{
 		Time:   time.Now(),
@@ -227,7 +227,7 @@ func (s *Server) record(r *http.Request, body []byte) (int, Response) {
 	return len(s.requests) - 1, response
 }
 
-// pick returns the answer for a request; the caller holds s.mu.
+// pick returns the response for a request. The caller holds s.mu.
 func (s *Server) pick(r *http.Request, body []byte) (Response, string) {
 	if r.URL.Path != WebhookPath {
 		return Response{Status: http.StatusNotFound, Body: "no_service"}, "unknown webhook path " + r.URL.Path
@@ -246,7 +246,7 @@ func (s *Server) pick(r *http.Request, body []byte) (Response, string) {
 }
 
 // wait holds a delayed or hanging request. When the client gives up or the
-// test ends first, it drops the connection without an answer.
+// test ends first, it drops the connection without a response.
 func (s *Server) wait(r *http.Request, response Response) {
 	var elapsed <-chan time.Time
 	if !response.Hang {

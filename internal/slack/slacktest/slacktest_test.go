@@ -23,10 +23,10 @@ func TestServerRecordsAcceptedMessage(t *testing.T) {
 	server := slacktest.New(t)
 	before := time.Now()
 
-	status, answer := postJSON(t, server.URL(), validMessage)
+	status, responseBody := postJSON(t, server.URL(), validMessage)
 
-	if status != http.StatusOK || answer != "ok" {
-		t.Fatalf("answer = %d %q, want 200 \"ok\"", status, answer)
+	if status != http.StatusOK || responseBody != "ok" {
+		t.Fatalf("response = %d %q, want 200 \"ok\"", status, responseBody)
 	}
 	accepted := server.Accepted()
 	if len(accepted) != 1 {
@@ -60,17 +60,17 @@ func TestServerURLHasWebhookPath(t *testing.T) {
 	}
 }
 
-func TestServerAnswersUnknownPathWithNoService(t *testing.T) {
+func TestServerUnknownPathGetsNoService(t *testing.T) {
 	server := slacktest.New(t)
 
-	status, answer := postJSON(t, strings.TrimSuffix(server.URL(), slacktest.WebhookPath)+"/services/other", validMessage)
+	status, responseBody := postJSON(t, strings.TrimSuffix(server.URL(), slacktest.WebhookPath)+"/services/other", validMessage)
 
-	if status != http.StatusNotFound || answer != "no_service" {
-		t.Errorf("answer = %d %q, want 404 \"no_service\"", status, answer)
+	if status != http.StatusNotFound || responseBody != "no_service" {
+		t.Errorf("response = %d %q, want 404 \"no_service\"", status, responseBody)
 	}
 }
 
-// postForHeaders posts a valid message and returns the answer with its
+// postForHeaders posts a valid message and returns the responseBody with its
 // headers.
 func postForHeaders(t *testing.T, url string) (*http.Response, string) {
 	t.Helper()
@@ -79,11 +79,11 @@ func postForHeaders(t *testing.T, url string) (*http.Response, string) {
 		t.Fatalf("post: %v", err)
 	}
 	defer resp.Body.Close()
-	answer, err := io.ReadAll(resp.Body)
+	responseBody, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("read answer: %v", err)
+		t.Fatalf("read response body: %v", err)
 	}
-	return resp, string(answer)
+	return resp, string(responseBody)
 }
 
 func TestServerFollowsScript(t *testing.T) {
@@ -93,16 +93,16 @@ func TestServerFollowsScript(t *testing.T) {
 		slacktest.Response{Status: 500, Body: "rollup_error"},
 	)
 	want := []struct {
-		status     int
-		answer     string
-		retryAfter string
+		status       int
+		responseBody string
+		retryAfter   string
 	}{{429, "rate_limited", "2"}, {500, "rollup_error", ""}, {200, "ok", ""}, {200, "ok", ""}}
 
 	for i, w := range want {
-		resp, answer := postForHeaders(t, server.URL())
+		resp, responseBody := postForHeaders(t, server.URL())
 
-		if resp.StatusCode != w.status || answer != w.answer {
-			t.Errorf("request %d: answer = %d %q, want %d %q", i, resp.StatusCode, answer, w.status, w.answer)
+		if resp.StatusCode != w.status || responseBody != w.responseBody {
+			t.Errorf("request %d: response = %d %q, want %d %q", i, resp.StatusCode, responseBody, w.status, w.responseBody)
 		}
 		if got := resp.Header.Get("Retry-After"); got != w.retryAfter {
 			t.Errorf("request %d: Retry-After = %q, want %q", i, got, w.retryAfter)
@@ -118,13 +118,13 @@ func TestServerRejectionKeepsScript(t *testing.T) {
 	server.Enqueue(slacktest.Response{Status: 429, Body: "rate_limited"})
 
 	rejected, _ := postJSON(t, server.URL(), message(header(151)))
-	scripted, answer := postJSON(t, server.URL(), validMessage)
+	scripted, responseBody := postJSON(t, server.URL(), validMessage)
 
 	if rejected != http.StatusBadRequest {
 		t.Errorf("invalid message got %d, want 400", rejected)
 	}
-	if scripted != 429 || answer != "rate_limited" {
-		t.Errorf("next valid message got %d %q, want the scripted 429 \"rate_limited\"", scripted, answer)
+	if scripted != 429 || responseBody != "rate_limited" {
+		t.Errorf("next valid message got %d %q, want the scripted 429 \"rate_limited\"", scripted, responseBody)
 	}
 }
 
@@ -133,15 +133,15 @@ func TestServerSetDefault(t *testing.T) {
 	server.SetDefault(slacktest.Response{Status: 503, Body: "unavailable"})
 
 	for i := range 2 {
-		status, answer := postJSON(t, server.URL(), validMessage)
+		status, responseBody := postJSON(t, server.URL(), validMessage)
 
-		if status != 503 || answer != "unavailable" {
-			t.Errorf("request %d: answer = %d %q, want 503 \"unavailable\"", i, status, answer)
+		if status != 503 || responseBody != "unavailable" {
+			t.Errorf("request %d: response = %d %q, want 503 \"unavailable\"", i, status, responseBody)
 		}
 	}
 }
 
-func TestServerHangAnswersNothing(t *testing.T) {
+func TestServerHangSendsNoResponse(t *testing.T) {
 	server := slacktest.New(t)
 	server.Hang()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -156,7 +156,7 @@ func TestServerHangAnswersNothing(t *testing.T) {
 
 	if err == nil {
 		resp.Body.Close()
-		t.Fatalf("hanging request got answer %d, want none", resp.StatusCode)
+		t.Fatalf("hanging request got responseBody %d, want none", resp.StatusCode)
 	}
 	if requests := server.Requests(); len(requests) != 1 || requests[0].Status != 0 {
 		t.Errorf("requests = %+v, want one without a status", requests)
@@ -166,7 +166,7 @@ func TestServerHangAnswersNothing(t *testing.T) {
 	}
 }
 
-func TestServerDelayHoldsAnswer(t *testing.T) {
+func TestServerDelayHoldsResponse(t *testing.T) {
 	const delay = 200 * time.Millisecond
 	server := slacktest.New(t)
 	server.Enqueue(slacktest.Response{Status: 200, Body: "ok", Delay: delay})
@@ -175,7 +175,7 @@ func TestServerDelayHoldsAnswer(t *testing.T) {
 	status, _ := postJSON(t, server.URL(), validMessage)
 
 	if elapsed := time.Since(start); elapsed < delay {
-		t.Errorf("answer came after %s, want at least %s", elapsed, delay)
+		t.Errorf("responseBody came after %s, want at least %s", elapsed, delay)
 	}
 	if status != http.StatusOK {
 		t.Errorf("status = %d, want 200", status)
@@ -191,7 +191,7 @@ func TestServerDelayEndsWhenClientGivesUp(t *testing.T) {
 
 	if err == nil {
 		resp.Body.Close()
-		t.Fatalf("delayed request got answer %d before the client timeout", resp.StatusCode)
+		t.Fatalf("delayed request got responseBody %d before the client timeout", resp.StatusCode)
 	}
 	if n := len(server.Accepted()); n != 0 {
 		t.Errorf("server accepted %d requests, want 0", n)

@@ -35,7 +35,7 @@ type wireText struct {
 // the first rule the request breaks, or an empty description when it
 // passes. A body that is not JSON gets 400 invalid_payload, a missing
 // fallback text 400 no_text and a block over a limit 400 invalid_blocks, as
-// from Slack. The 405 answer to a method other than POST is this fake's own.
+// from Slack. The 405 response to a method other than POST is this fake's own.
 func checkRequest(r *http.Request, body []byte) (int, string, string) {
 	if r.Method != http.MethodPost {
 		return http.StatusMethodNotAllowed, "invalid_method", "method " + r.Method + " is not POST"

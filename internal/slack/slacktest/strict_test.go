@@ -10,7 +10,7 @@ import (
 	"github.com/oktawatch/oktawatch/internal/slack/slacktest"
 )
 
-// send posts body to url and returns the status and answer.
+// send posts body to url and returns the status and responseBody.
 func send(t *testing.T, method, url, contentType, body string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
@@ -23,11 +23,11 @@ func send(t *testing.T, method, url, contentType, body string) (int, string) {
 		t.Fatalf("%s request: %v", method, err)
 	}
 	defer resp.Body.Close()
-	answer, err := io.ReadAll(resp.Body)
+	responseBody, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("read answer: %v", err)
+		t.Fatalf("read response body: %v", err)
 	}
-	return resp.StatusCode, string(answer)
+	return resp.StatusCode, string(responseBody)
 }
 
 func postJSON(t *testing.T, url, body string) (int, string) {
@@ -61,13 +61,13 @@ func message(blocks ...string) string {
 
 func TestStrictModeRejectsViolations(t *testing.T) {
 	tests := []struct {
-		name        string
-		method      string
-		contentType string
-		body        string
-		status      int
-		answer      string
-		violation   string
+		name         string
+		method       string
+		contentType  string
+		body         string
+		status       int
+		responseBody string
+		violation    string
 	}{
 		{"invalid JSON", "", "", `{"text":`, 400, "invalid_payload", "not valid JSON"},
 		{"form content type", "", "application/x-www-form-urlencoded", message(section(1)), 400, "invalid_payload", "content type"},
@@ -99,10 +99,10 @@ func TestStrictModeRejectsViolations(t *testing.T) {
 				contentType = "application/json"
 			}
 
-			status, answer := send(t, method, server.URL(), contentType, tt.body)
+			status, responseBody := send(t, method, server.URL(), contentType, tt.body)
 
-			if status != tt.status || answer != tt.answer {
-				t.Errorf("answer = %d %q, want %d %q", status, answer, tt.status, tt.answer)
+			if status != tt.status || responseBody != tt.responseBody {
+				t.Errorf("response = %d %q, want %d %q", status, responseBody, tt.status, tt.responseBody)
 			}
 			requests := server.Requests()
 			if len(requests) != 1 {
@@ -140,10 +140,10 @@ func TestStrictModeAcceptsLimits(t *testing.T) {
 				contentType = "application/json"
 			}
 
-			status, answer := send(t, http.MethodPost, server.URL(), contentType, tt.body)
+			status, responseBody := send(t, http.MethodPost, server.URL(), contentType, tt.body)
 
-			if status != http.StatusOK || answer != "ok" {
-				t.Errorf("answer = %d %q, want 200 \"ok\"; violation: %q", status, answer, server.Requests()[0].Violation)
+			if status != http.StatusOK || responseBody != "ok" {
+				t.Errorf("response = %d %q, want 200 \"ok\"; violation: %q", status, responseBody, server.Requests()[0].Violation)
 			}
 		})
 	}
@@ -153,10 +153,10 @@ func TestLaxModeAcceptsViolations(t *testing.T) {
 	server := slacktest.New(t)
 	server.SetStrict(false)
 
-	status, answer := postJSON(t, server.URL(), message(header(500)))
+	status, responseBody := postJSON(t, server.URL(), message(header(500)))
 
-	if status != http.StatusOK || answer != "ok" {
-		t.Errorf("answer = %d %q, want 200 \"ok\"", status, answer)
+	if status != http.StatusOK || responseBody != "ok" {
+		t.Errorf("response = %d %q, want 200 \"ok\"", status, responseBody)
 	}
 	if n := len(server.Accepted()); n != 1 {
 		t.Errorf("server accepted %d requests, want 1", n)

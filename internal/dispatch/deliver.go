@@ -23,11 +23,11 @@ func (d *Dispatcher) start(shard int, msg redis.XMessage) {
 		cancel()
 		return
 	}
-	d.slots <- struct{}{}
+	d.inFlight.Add(1)
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		defer func() { <-d.slots }()
+		defer d.inFlight.Add(-1)
 		defer d.untrack(ref)
 		defer cancel()
 		d.deliver(ctx, shard, msg)

@@ -2,7 +2,7 @@
 // notifier, once per alert, across all replicas.
 //
 // Every replica runs a Dispatcher. An alert is taken with XREADGROUP, so one
-// consumer owns it; the owner renews its claim while it works and
+// consumer owns it. The owner renews its claim while it works and
 // acknowledges only after the notifier succeeded. An alert whose owner died
 // or hung is claimed by another replica with XAUTOCLAIM once it has been idle
 // for the claim timeout. The only way to a duplicate post is a crash between
@@ -15,6 +15,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -57,7 +58,7 @@ type Config struct {
 	// ClaimTimeout is how long an alert may sit unrenewed before another
 	// replica takes it over.
 	ClaimTimeout time.Duration
-	// MaxRetryAfter caps the wait a 429 answer asks for.
+	// MaxRetryAfter caps the wait that a 429 response requests.
 	MaxRetryAfter time.Duration
 	// MaxAge is how long after detection an alert is dead-lettered undelivered.
 	MaxAge time.Duration
@@ -106,8 +107,8 @@ type Dispatcher struct {
 	log       *zap.Logger
 	now       func() time.Time
 
-	kick  chan int
-	slots chan struct{}
+	kick     chan int
+	inFlight atomic.Int64
 
 	mu    sync.Mutex
 	owned map[entryRef]context.CancelFunc
@@ -132,7 +133,6 @@ func New(rdb redis.UniversalClient, n Notifier, f FollowUps, o Observer, cfg Con
 		log:       log,
 		now:       time.Now,
 		kick:      make(chan int, burst.Shards),
-		slots:     make(chan struct{}, cfg.MaxInFlight),
 		owned:     make(map[entryRef]context.CancelFunc),
 	}
 }
@@ -153,8 +153,9 @@ func (d *Dispatcher) Run(ctx, drainCtx context.Context) {
 	d.log.Info("dispatcher started", zap.String("consumer", d.consumer))
 	ticker := time.NewTicker(d.cfg.PollInterval)
 	defer ticker.Stop()
-	heartbeat := time.NewTicker(d.cfg.ClaimTimeout / 3)
-	defer heartbeat.Stop()
+	renewCtx, stopRenew := context.WithCancel(context.Background())
+	renewDone := make(chan struct{})
+	go func() { d.renewLoop(renewCtx); close(renewDone) }()
 
 	d.poll(ctx)
 	for ctx.Err() == nil {
@@ -164,11 +165,27 @@ func (d *Dispatcher) Run(ctx, drainCtx context.Context) {
 			d.read(ctx, []int{shard})
 		case <-ticker.C:
 			d.poll(ctx)
-		case <-heartbeat.C:
-			d.renewClaims(ctx)
 		}
 	}
 	d.drain(drainCtx)
+	stopRenew()
+	<-renewDone
+}
+
+// renewLoop renews claims on its own schedule, so that a slow read or poll
+// never lets this replica's alerts look abandoned. It runs until every
+// delivery has ended, because deliveries outlive the stop of reading.
+func (d *Dispatcher) renewLoop(ctx context.Context) {
+	ticker := time.NewTicker(d.cfg.ClaimTimeout / 3)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			d.renewClaims(ctx)
+		}
+	}
 }
 
 func (d *Dispatcher) poll(ctx context.Context) {
@@ -194,7 +211,7 @@ func allShards() []int {
 }
 
 // drain waits for deliveries under way until drainCtx ends, then cancels
-// them; their entries stay pending and are marked idle so the next replica
+// them. Their entries stay pending and are marked idle, so the next replica
 // claims them at once.
 func (d *Dispatcher) drain(drainCtx context.Context) {
 	done := make(chan struct{})

@@ -13,7 +13,7 @@ import (
 // read takes new alerts from the shards' streams, as many as free capacity
 // allows, and starts their delivery.
 func (d *Dispatcher) read(ctx context.Context, shards []int) {
-	free := cap(d.slots) - len(d.slots)
+	free := d.free()
 	if free <= 0 || ctx.Err() != nil {
 		return
 	}
@@ -51,10 +51,16 @@ func (d *Dispatcher) read(ctx context.Context, shards []int) {
 	}
 }
 
+// free returns how many more alerts this replica may take. MaxInFlight is
+// a soft bound: one read may go past it by at most one alert per shard.
+func (d *Dispatcher) free() int {
+	return d.cfg.MaxInFlight - int(d.inFlight.Load())
+}
+
 // claimStale takes over alerts that another replica took and stopped
 // renewing for longer than the claim timeout.
 func (d *Dispatcher) claimStale(ctx context.Context) {
-	free := cap(d.slots) - len(d.slots)
+	free := d.free()
 	if free <= 0 || ctx.Err() != nil {
 		return
 	}

@@ -18,8 +18,8 @@ import (
 	"github.com/oktawatch/oktawatch/internal/slack/slacktest"
 )
 
-// delivery builds an Okta envelope from the mixed-batch fixture's first
-// event, one event per uuid, in the given order.
+// delivery builds an Okta envelope with one event per uuid, in the given
+// order, from the event template in testdata (group target listed first).
 func delivery(t *testing.T, group string, published time.Time, uuids ...string) []byte {
 	t.Helper()
 	raw, err := os.ReadFile("testdata/removal-event.json")
@@ -47,7 +47,7 @@ func delivery(t *testing.T, group string, published time.Time, uuids ...string) 
 	return body
 }
 
-// post sends a delivery and returns the status and how long the answer took.
+// post sends a delivery and returns the status and the response time.
 func post(t *testing.T, r *servicetest.Replica, body []byte) (int, time.Duration) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, r.URL+"/okta/events", bytes.NewReader(body))

@@ -20,6 +20,7 @@ commands:
   simulate     post a realistic Okta delivery with N removals to a running service
   healthcheck  exit 0 when the local service answers /livez (for container health checks)
   okta         register, inspect or remove the Okta Event Hook: okta register|status|unregister
+  replay       run the burst detector over a System Log export and print the alerts it would have sent
 
 Settings come from OKTAWATCH_* environment variables and a .env file; see README.md.
 `
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return healthcheck(ctx, args, stderr)
 	case "okta":
 		return oktaCommand(ctx, args, stdout, stderr)
+	case "replay":
+		return replayCommand(ctx, args, os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -18,7 +19,9 @@ import (
 	"github.com/oktawatch/oktawatch/internal/config"
 	"github.com/oktawatch/oktawatch/internal/dispatch"
 	"github.com/oktawatch/oktawatch/internal/hook"
+	"github.com/oktawatch/oktawatch/internal/metrics"
 	"github.com/oktawatch/oktawatch/internal/okta"
+	"github.com/oktawatch/oktawatch/internal/poller"
 	"github.com/oktawatch/oktawatch/internal/server"
 	"github.com/oktawatch/oktawatch/internal/slack"
 	"github.com/oktawatch/oktawatch/internal/store"
@@ -51,18 +54,37 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer closeRedis() // Redis closes last: every other cleanup runs before it.
 
+	m, reg, metricsHandler := newMetrics(rdb)
+
 	detector := burst.New(rdb, burst.Settings{
 		Threshold: cfg.Threshold, Window: cfg.Window, Cooldown: cfg.Cooldown,
 		MaxEventAge: cfg.MaxEventAge, AlertMaxAge: cfg.AlertMaxAge,
 	})
-	dispatcher := dispatch.New(rdb, newNotifier(cfg, log), detector, nil, dispatchConfig(cfg), log.Named("dispatch"))
+	dispatcher := dispatch.New(rdb, newNotifier(cfg, log), detector, m, dispatchConfig(cfg), log.Named("dispatch"))
 	recorder := &kickingRecorder{detector: detector, dispatcher: dispatcher}
+	systemLog, err := poller.FromConfig(cfg, rdb, recorder, log.Named("systemlog"), reg)
+	if err != nil {
+		return err
+	}
+	stopPolling := systemLog.Start(ctx)
+	defer stopPolling() // runs before closeRedis, so the lease is released while Redis is up
+
 	handler := hook.New(hook.Config{
 		AuthHeader: cfg.OktaAuthHeader, AuthSecret: cfg.OktaAuthSecret.Reveal(), MaxBodyBytes: cfg.MaxBodyBytes,
-	}, recorder, nil, log.Named("hook"))
-	srv := server.New(cfg, handler, redisPinger{rdb}, nil, log.Named("server"))
+	}, recorder, m, log.Named("hook"))
+	srv := server.New(cfg, handler, redisPinger{rdb}, server.Options{Metrics: metricsHandler, Requests: m}, log.Named("server"))
 
 	return runService(ctx, cfg, srv, dispatcher, log)
+}
+
+// newMetrics registers the service's metrics on a registry of their own,
+// times every Redis round trip of rdb, and returns the /metrics handler.
+func newMetrics(rdb redis.UniversalClient) (*metrics.Metrics, prometheus.Registerer, http.Handler) {
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	reg.MustRegister(metrics.NewQueueCollector(rdb))
+	rdb.AddHook(m.RedisHook())
+	return m, reg, metrics.Handler(reg)
 }
 
 // runService serves until ctx ends, then shuts down in order: readiness off
@@ -148,6 +170,7 @@ func newLogger(level string) (*zap.Logger, error) {
 	zc := zap.NewProductionConfig()
 	zc.Level = lvl
 	zc.Sampling = nil
+	zc.DisableStacktrace = true
 	zc.EncoderConfig.TimeKey = "time"
 	zc.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
 	zc.EncoderConfig.EncodeDuration = zapcore.StringDurationEncoder

@@ -23,6 +23,7 @@ import (
 
 	"github.com/oktawatch/oktawatch/internal/alert"
 	"github.com/oktawatch/oktawatch/internal/burst"
+	"github.com/oktawatch/oktawatch/internal/logging"
 )
 
 // Notifier sends one alert. Its error may implement Failure.
@@ -105,6 +106,7 @@ type Dispatcher struct {
 	cfg       Config
 	consumer  string
 	log       *zap.Logger
+	throttle  *logging.Throttle
 	now       func() time.Time
 
 	kick     chan int
@@ -131,6 +133,7 @@ func New(rdb redis.UniversalClient, n Notifier, f FollowUps, o Observer, cfg Con
 		cfg:       cfg,
 		consumer:  fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano()%1e6),
 		log:       log,
+		throttle:  logging.NewThrottle(10 * time.Second),
 		now:       time.Now,
 		kick:      make(chan int, burst.Shards),
 		owned:     make(map[entryRef]context.CancelFunc),
@@ -192,7 +195,7 @@ func (d *Dispatcher) poll(ctx context.Context) {
 	if d.followUps != nil {
 		queued, err := d.followUps.RunDueFollowUps(ctx)
 		if err != nil && ctx.Err() == nil {
-			d.log.Error("failed to run due follow-ups", zap.Error(err))
+			d.pollError("failed to run due follow-ups", err)
 		}
 		for _, q := range queued {
 			d.log.Info("follow-up queued", zap.String("group_id", q.GroupID), zap.String("alert_entry", q.EntryID))
@@ -247,6 +250,17 @@ func (d *Dispatcher) handBack() int {
 		}
 	}
 	return len(refs)
+}
+
+// pollError logs a failure of the periodic work, which repeats every poll
+// while Redis is down, at most once per message every ten seconds.
+func (d *Dispatcher) pollError(msg string, err error, fields ...zap.Field) {
+	ok, suppressed := d.throttle.Allow(msg)
+	if !ok {
+		return
+	}
+	fields = append(fields, zap.Error(err), zap.Int("similar_lines_suppressed", suppressed))
+	d.log.Error(msg, fields...)
 }
 
 func isNoGroup(err error) bool {

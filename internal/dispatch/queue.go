@@ -39,7 +39,7 @@ func (d *Dispatcher) read(ctx context.Context, shards []int) {
 			continue
 		case err != nil:
 			if ctx.Err() == nil {
-				d.log.Error("failed to read alert stream", zap.Int("shard", shards[i]), zap.Error(err))
+				d.pollError("failed to read alert stream", err, zap.Int("shard", shards[i]))
 			}
 			return
 		}
@@ -85,7 +85,7 @@ func (d *Dispatcher) claimStale(ctx context.Context) {
 			continue
 		case err != nil:
 			if ctx.Err() == nil {
-				d.log.Error("failed to claim stale alerts", zap.Int("shard", shard), zap.Error(err))
+				d.pollError("failed to claim stale alerts", err, zap.Int("shard", shard))
 			}
 			return
 		}
@@ -111,7 +111,7 @@ func (d *Dispatcher) renewClaims(ctx context.Context) {
 		lost, err := heartbeatScript.Run(ctx, d.rdb, []string{burst.StreamKey(shard)}, args...).StringSlice()
 		if err != nil {
 			if ctx.Err() == nil {
-				d.log.Warn("failed to renew alert claims", zap.Int("shard", shard), zap.Error(err))
+				d.pollError("failed to renew alert claims", err, zap.Int("shard", shard))
 			}
 			continue
 		}

@@ -24,31 +24,48 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// readyTimeout bounds the store ping behind /readyz.
-const readyTimeout = 500 * time.Millisecond
+// RequestObserver receives every finished request to the hook path, for
+// metrics. It must be safe for concurrent use.
+type RequestObserver interface {
+	ObserveHookRequest(method string, status int, elapsed time.Duration)
+}
+
+// Options are the server's optional parts.
+type Options struct {
+	// Metrics serves GET /metrics when it is not nil.
+	Metrics http.Handler
+	// Requests observes requests to the hook path when it is not nil.
+	Requests RequestObserver
+}
 
 // Server is the HTTP server.
 type Server struct {
 	echo     *echo.Echo
 	http     *http.Server
-	store    Pinger
+	ready    readiness
 	log      *zap.Logger
 	stopping atomic.Bool
 }
 
-// New builds the server. metrics may be nil.
-func New(cfg config.Config, h *hook.Handler, store Pinger, metrics http.Handler, log *zap.Logger) *Server {
+// New builds the server.
+func New(cfg config.Config, h *hook.Handler, store Pinger, opts Options, log *zap.Logger) *Server {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = hook.ErrorHandler(log)
+	if opts.Requests != nil {
+		// Registered first, so it runs outermost and also records the 500
+		// of a recovered panic.
+		e.Use(observeHook(opts.Requests))
+	}
 	e.Use(middleware.Recover())
 
-	s := &Server{echo: e, store: store, log: log}
+	s := &Server{echo: e, log: log}
+	s.ready = readiness{store: store, stopping: &s.stopping, log: log}
 	e.GET("/livez", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
-	e.GET("/readyz", s.ready)
-	if metrics != nil {
-		e.GET("/metrics", echo.WrapHandler(metrics))
+	e.GET("/readyz", s.ready.serve)
+	if opts.Metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(opts.Metrics))
 	}
 	h.Register(e)
 
@@ -65,20 +82,27 @@ func New(cfg config.Config, h *hook.Handler, store Pinger, metrics http.Handler,
 	return s
 }
 
+// observeHook reports the status and duration of each request to the hook
+// path. It writes the error response itself, as echo's request logger does,
+// so the status it reports is the one the client gets.
+func observeHook(obs RequestObserver) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if c.Path() != hook.Path {
+				return next(c)
+			}
+			start := time.Now()
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			obs.ObserveHookRequest(c.Request().Method, c.Response().Status, time.Since(start))
+			return nil
+		}
+	}
+}
+
 // Handler returns the server's routes, for tests.
 func (s *Server) Handler() http.Handler { return s.echo }
-
-func (s *Server) ready(c echo.Context) error {
-	if s.stopping.Load() {
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": "shutting down"})
-	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
-	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": "redis: " + err.Error()})
-	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
-}
 
 // Serve accepts connections on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
@@ -94,17 +118,28 @@ func (s *Server) Listen() (net.Listener, error) {
 	return net.Listen("tcp", s.http.Addr)
 }
 
-// Shutdown turns readiness off at once so load balancers stop sending,
-// keeps serving for drain so they notice, then stops accepting and waits for
-// requests under way until ctx ends.
+// Shutdown turns readiness off at once so load balancers stop sending, and
+// keeps serving for drain so they notice. During the drain every response
+// closes its connection, so clients with kept-alive connections reconnect
+// to a replica that is still ready. Then it stops accepting and waits for
+// the requests under way until ctx ends. When ctx ends first, it closes the
+// remaining connections and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context, drain time.Duration) error {
 	s.stopping.Store(true)
+	s.http.SetKeepAlivesEnabled(false)
 	s.log.Info("shutting down: readiness off, draining", zap.Duration("drain", drain))
+
 	t := time.NewTimer(drain)
 	select {
 	case <-t.C:
 	case <-ctx.Done():
 		t.Stop()
 	}
-	return s.http.Shutdown(ctx)
+
+	s.log.Info("drain over: no longer accepting connections, finishing requests under way")
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		_ = s.http.Close()
+	}
+	return err
 }

@@ -125,6 +125,9 @@ func (r *Replica) waitLive() {
 	})
 }
 
+// PID returns the replica's process id.
+func (r *Replica) PID() int { return r.cmd.Process.Pid }
+
 // Logs returns everything the replica wrote so far.
 func (r *Replica) Logs() string { return r.logs.String() }
 

@@ -9,7 +9,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -148,7 +147,11 @@ func (h *Handler) readBody(c echo.Context) ([]byte, error) {
 	if req.ContentLength > h.cfg.MaxBodyBytes {
 		return nil, tooLarge(h.cfg.MaxBodyBytes)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, h.cfg.MaxBodyBytes))
+	// A declared length sizes the buffer once instead of letting it double
+	// its way up, which would hold up to twice the body in memory.
+	buf := bytes.NewBuffer(make([]byte, 0, max(req.ContentLength, 0)+bytes.MinRead))
+	_, err := buf.ReadFrom(http.MaxBytesReader(c.Response(), req.Body, h.cfg.MaxBodyBytes))
+	body := buf.Bytes()
 	var maxErr *http.MaxBytesError
 	switch {
 	case errors.As(err, &maxErr):

@@ -90,10 +90,30 @@ type event struct {
 	Target []entity `json:"target"`
 }
 
+// typedEnvelope decodes the events in the same pass as the envelope, which
+// halves the decoding work for the usual, well-formed delivery.
+type typedEnvelope struct {
+	EventID string `json:"eventId"`
+	Data    *struct {
+		Events []event `json:"events"`
+	} `json:"data"`
+}
+
 // ParseDelivery decodes an Event Hook request body. It returns an error
 // wrapping ErrMalformed only when the body as a whole is unusable; a bad
 // event is reported in Skipped and the other events are still returned.
 func ParseDelivery(body []byte) (Delivery, error) {
+	var typed typedEnvelope
+	if err := json.Unmarshal(body, &typed); err == nil && typed.Data != nil {
+		d := Delivery{EventID: typed.EventID, Events: len(typed.Data.Events)}
+		for _, ev := range typed.Data.Events {
+			d.add(classify(ev))
+		}
+		return d, nil
+	}
+
+	// Some event has a field of the wrong type, or the body is malformed:
+	// decode event by event so that one bad event skips only itself.
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
 		return Delivery{}, fmt.Errorf("%w: %v", ErrMalformed, describeJSONError(err))
@@ -104,14 +124,17 @@ func ParseDelivery(body []byte) (Delivery, error) {
 
 	d := Delivery{EventID: env.EventID, Events: len(env.Data.Events)}
 	for _, raw := range env.Data.Events {
-		r, skip := ParseEvent(raw)
-		if skip != nil {
-			d.Skipped = append(d.Skipped, *skip)
-			continue
-		}
-		d.Removals = append(d.Removals, r)
+		d.add(ParseEvent(raw))
 	}
 	return d, nil
+}
+
+func (d *Delivery) add(r Removal, skip *Skipped) {
+	if skip != nil {
+		d.Skipped = append(d.Skipped, *skip)
+		return
+	}
+	d.Removals = append(d.Removals, r)
 }
 
 // ParseEvent turns one System Log event into a Removal, or says why it is
@@ -123,12 +146,20 @@ func ParseEvent(raw json.RawMessage) (Removal, *Skipped) {
 	}
 	var ev event
 	err := json.Unmarshal(trimmed, &ev)
-	uuid := truncate(ev.UUID)
 	if ev.EventType != EventTypeMembershipRemove && (err == nil || ev.EventType != "") {
-		return Removal{}, &Skipped{UUID: uuid, Reason: ReasonOtherType, Detail: truncate(ev.EventType)}
+		return Removal{}, &Skipped{UUID: truncate(ev.UUID), Reason: ReasonOtherType, Detail: truncate(ev.EventType)}
 	}
 	if err != nil {
-		return Removal{}, &Skipped{UUID: uuid, Reason: ReasonInvalidField, Detail: describeJSONError(err)}
+		return Removal{}, &Skipped{UUID: truncate(ev.UUID), Reason: ReasonInvalidField, Detail: describeJSONError(err)}
+	}
+	return classify(ev)
+}
+
+// classify turns a decoded event into a Removal, or says why it is skipped.
+func classify(ev event) (Removal, *Skipped) {
+	uuid := truncate(ev.UUID)
+	if ev.EventType != EventTypeMembershipRemove {
+		return Removal{}, &Skipped{UUID: uuid, Reason: ReasonOtherType, Detail: truncate(ev.EventType)}
 	}
 	if ev.Outcome != nil && ev.Outcome.Result != nil && *ev.Outcome.Result != outcomeSuccess {
 		return Removal{}, &Skipped{UUID: uuid, Reason: ReasonNotSuccess, Detail: truncate(*ev.Outcome.Result)}

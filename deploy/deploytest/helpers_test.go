@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oktawatch/oktawatch/internal/config"
 )
 
 // variable is one environment variable that oktawatch reads.
@@ -22,45 +24,15 @@ type variable struct {
 	secret       bool
 }
 
-// TODO: replace this list with the one the config package exports, so a new
-// setting cannot be missed here. Until then it mirrors internal/config.
-var serviceVariables = []variable{
-	{name: "OKTAWATCH_LISTEN_ADDR", defaultValue: ":8080"},
-	{name: "OKTAWATCH_LOG_LEVEL", defaultValue: "info"},
-	{name: "OKTAWATCH_REDIS_URL"},
-	{name: "OKTAWATCH_REDIS_CLUSTER_ADDRS"},
-	{name: "OKTAWATCH_REDIS_SENTINEL_MASTER"},
-	{name: "OKTAWATCH_REDIS_SENTINEL_ADDRS"},
-	{name: "OKTAWATCH_REDIS_USERNAME"},
-	{name: "OKTAWATCH_REDIS_PASSWORD", secret: true},
-	{name: "OKTAWATCH_REDIS_TLS"},
-	{name: "OKTAWATCH_REDIS_POOL_SIZE"},
-	{name: "OKTAWATCH_REDIS_DIAL_TIMEOUT", defaultValue: "1s"},
-	{name: "OKTAWATCH_REDIS_READ_TIMEOUT", defaultValue: "500ms"},
-	{name: "OKTAWATCH_REDIS_WRITE_TIMEOUT", defaultValue: "500ms"},
-	{name: "OKTAWATCH_OKTA_AUTH_HEADER", defaultValue: "Authorization"},
-	{name: "OKTAWATCH_OKTA_AUTH_SECRET", secret: true},
-	{name: "OKTAWATCH_OKTA_ORG_URL"},
-	{name: "OKTAWATCH_OKTA_API_TOKEN", secret: true},
-	{name: "OKTAWATCH_SLACK_WEBHOOK_URL", secret: true},
-	{name: "OKTAWATCH_THRESHOLD", defaultValue: "5"},
-	{name: "OKTAWATCH_WINDOW", defaultValue: "5m"},
-	{name: "OKTAWATCH_COOLDOWN", defaultValue: "15m"},
-	{name: "OKTAWATCH_MAX_EVENT_AGE", defaultValue: "24h"},
-	{name: "OKTAWATCH_MAX_BODY_BYTES", defaultValue: "10485760"},
-	{name: "OKTAWATCH_ALERT_CLAIM_TIMEOUT", defaultValue: "30s"},
-	{name: "OKTAWATCH_ALERT_MAX_AGE", defaultValue: "24h"},
-	{name: "OKTAWATCH_SLACK_MAX_RETRY_AFTER", defaultValue: "5m"},
-	{name: "OKTAWATCH_SHUTDOWN_DRAIN", defaultValue: "5s"},
-	{name: "OKTAWATCH_SHUTDOWN_TIMEOUT", defaultValue: "20s"},
-	{name: "OKTAWATCH_HTTP_READ_HEADER_TIMEOUT", defaultValue: "5s"},
-	{name: "OKTAWATCH_HTTP_READ_TIMEOUT", defaultValue: "30s"},
-	{name: "OKTAWATCH_HTTP_WRITE_TIMEOUT", defaultValue: "30s"},
-	{name: "OKTAWATCH_HTTP_IDLE_TIMEOUT", defaultValue: "120s"},
-	{name: "OKTAWATCH_HTTP_MAX_HEADER_BYTES", defaultValue: "65536"},
-	{name: "OKTAWATCH_SYSTEMLOG_POLL_INTERVAL", defaultValue: "1m"},
-	{name: "OKTAWATCH_SYSTEMLOG_LOOKBACK", defaultValue: "15m"},
-}
+// serviceVariables is every variable the service reads, from the config
+// package's struct tags, so a new setting cannot be missed here.
+var serviceVariables = func() []variable {
+	var out []variable
+	for _, v := range config.Variables() {
+		out = append(out, variable{name: v.Name, defaultValue: v.Default, secret: v.Secret})
+	}
+	return out
+}()
 
 // lookupVariable returns the service variable with the given name.
 func lookupVariable(name string) (variable, bool) {

@@ -64,6 +64,9 @@ type Redis struct {
 	Username       string   `envconfig:"USERNAME"`
 	Password       Secret   `envconfig:"PASSWORD"`
 	TLS            bool     `envconfig:"TLS"`
+	// TLSCAFile is a PEM file of CA certificates to trust for Redis's TLS
+	// certificate in place of the system's.
+	TLSCAFile string `envconfig:"TLS_CA_FILE"`
 
 	PoolSize     int           `envconfig:"POOL_SIZE" default:"0"`
 	DialTimeout  time.Duration `envconfig:"DIAL_TIMEOUT" default:"1s"`
@@ -196,6 +199,11 @@ func (r Redis) validate() []error {
 		u, err := url.Parse(r.URL)
 		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("%s_REDIS_URL: invalid value %q; use redis://host:6379/0 or rediss://host:6380/0 for TLS", Prefix, redactURL(r.URL)))
+		}
+	}
+	if r.TLSCAFile != "" {
+		if _, err := os.Stat(r.TLSCAFile); err != nil {
+			errs = append(errs, fmt.Errorf("%s_REDIS_TLS_CA_FILE: cannot read %q: %v; point it at a PEM file of CA certificates", Prefix, r.TLSCAFile, err))
 		}
 	}
 	for _, addr := range append(append([]string(nil), r.ClusterAddrs...), r.SentinelAddrs...) {

@@ -5,7 +5,10 @@ package store
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -48,8 +51,12 @@ func universalOptions(cfg config.Redis) (*redis.UniversalOptions, error) {
 		// the cause.
 		DialerRetries: 1,
 	}
-	if cfg.TLS {
-		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.TLS || cfg.TLSCAFile != "" || strings.HasPrefix(cfg.URL, "rediss://") {
+		tlsConfig, err := tlsConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		opts.TLSConfig = tlsConfig
 	}
 	switch cfg.Mode() {
 	case "cluster":
@@ -71,11 +78,31 @@ func universalOptions(cfg config.Redis) (*redis.UniversalOptions, error) {
 		if parsed.Password != "" {
 			opts.Password = parsed.Password
 		}
-		if parsed.TLSConfig != nil {
-			opts.TLSConfig = parsed.TLSConfig
+		if parsed.TLSConfig != nil && opts.TLSConfig != nil {
+			opts.TLSConfig.ServerName = parsed.TLSConfig.ServerName
+			opts.TLSConfig.InsecureSkipVerify = parsed.TLSConfig.InsecureSkipVerify // ?skip_verify=true
 		}
 	}
 	return opts, nil
+}
+
+// tlsConfig returns the TLS settings for Redis: TLS 1.2 or newer, and the
+// CAs of TLSCAFile when it is set, else the system's.
+func tlsConfig(cfg config.Redis) (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.TLSCAFile == "" {
+		return c, nil
+	}
+	pem, err := os.ReadFile(cfg.TLSCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("OKTAWATCH_REDIS_TLS_CA_FILE: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("OKTAWATCH_REDIS_TLS_CA_FILE: no PEM certificate found in %s", cfg.TLSCAFile)
+	}
+	c.RootCAs = pool
+	return c, nil
 }
 
 // openEmbedded starts an in-process miniredis. miniredis only expires keys

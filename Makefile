@@ -1,19 +1,15 @@
-# Development-only secret for `make run` and `make simulate`; never use it in production.
-DEV_SECRET ?= dev-only-secret-not-for-production
 GO ?= go
 
-.PHONY: run simulate test build vet lint bench
+.PHONY: run simulate test build vet lint bench fuzz
 
-## run: run the service on 127.0.0.1:8080 with the embedded Redis and a development secret
-run:
-	OKTAWATCH_OKTA_AUTH_SECRET=$${OKTAWATCH_OKTA_AUTH_SECRET:-$(DEV_SECRET)} \
-	OKTAWATCH_LISTEN_ADDR=$${OKTAWATCH_LISTEN_ADDR:-127.0.0.1:8080} \
-	$(GO) run ./cmd/oktawatch serve
+## run: build and run the service with the embedded Redis; settings from the environment and .env, with
+## development defaults (127.0.0.1:8080, a development-only secret) for what neither sets
+run: build
+	@. ./scripts/dev-defaults.sh && exec ./bin/oktawatch serve
 
 ## simulate: post a burst of 5 removals to the service started by `make run`
-simulate:
-	OKTAWATCH_OKTA_AUTH_SECRET=$${OKTAWATCH_OKTA_AUTH_SECRET:-$(DEV_SECRET)} \
-	$(GO) run ./cmd/oktawatch simulate --count 5
+simulate: build
+	@. ./scripts/dev-defaults.sh && exec ./bin/oktawatch simulate --count 5
 
 ## test: run every test (tests that need redis-server skip without it, except under CI=true)
 test:
@@ -25,7 +21,6 @@ build:
 vet:
 	$(GO) vet ./...
 
-.PHONY: fuzz
 
 ## lint: go vet and staticcheck (honnef.co/go/tools v0.8.2) over the whole module
 lint:

@@ -40,7 +40,10 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	command := "serve"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+	switch {
+	case len(args) > 0 && isHelpFlag(args[0]):
+		command = "help"
+	case len(args) > 0 && args[0] != "" && args[0][0] != '-':
 		command, args = args[0], args[1:]
 	}
 	switch command {
@@ -54,11 +57,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return oktaCommand(ctx, args, stdout, stderr)
 	case "replay":
 		return replayCommand(ctx, args, os.Stdin, stdout, stderr)
-	case "help", "-h", "--help":
+	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", command)
 	}
+}
+
+func isHelpFlag(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help"
 }

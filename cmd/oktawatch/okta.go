@@ -22,33 +22,33 @@ OKTAWATCH_OKTA_AUTH_HEADER and OKTAWATCH_OKTA_AUTH_SECRET to Okta.
 `
 
 func oktaCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, oktaUsage)
-		return errors.New("missing okta subcommand")
+	if len(args) == 0 || isHelpFlag(args[0]) || args[0] == "help" {
+		fmt.Fprint(stdout, oktaUsage)
+		return nil
 	}
 	sub, args := args[0], args[1:]
+	if sub != "register" && sub != "status" && sub != "unregister" {
+		fmt.Fprint(stderr, oktaUsage)
+		return fmt.Errorf("unknown okta subcommand %q; use register, status or unregister", sub)
+	}
+
 	fs := flag.NewFlagSet("okta "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	name := fs.String("name", oktaapi.DefaultHookName, "name of the Event Hook in Okta")
-	hookURL := fs.String("hook-url", "", "public https URL of the service's hook endpoint, ending in /okta/events (register)")
-	force := fs.Bool("force", false, "rewrite the hook even when it looks up to date, for example after changing the secret (register)")
+	var hookURL *string
+	var force *bool
+	if sub == "register" {
+		hookURL = fs.String("hook-url", "", "public https URL of the service's hook endpoint, ending in /okta/events")
+		force = fs.Bool("force", false, "rewrite the hook even when it looks up to date; Okta never returns the secret, so use it after changing OKTAWATCH_OKTA_AUTH_SECRET")
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 
-	cfg, err := config.LoadOktaAPI()
+	client, cfg, err := newOktaClient()
 	if err != nil {
 		return err
 	}
-	log, err := newLogger("warn")
-	if err != nil {
-		return err
-	}
-	client, err := oktaapi.NewClient(cfg.OrgURL, cfg.APIToken.Reveal(), &http.Client{Timeout: 30 * time.Second}, log.Named("okta"))
-	if err != nil {
-		return err
-	}
-
 	switch sub {
 	case "register":
 		if cfg.AuthSecret == "" {
@@ -60,10 +60,20 @@ func oktaCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}, stdout)
 	case "status":
 		return oktaapi.Status(ctx, client, *name, stdout)
-	case "unregister":
-		return oktaapi.Unregister(ctx, client, *name, stdout)
 	default:
-		fmt.Fprint(stderr, oktaUsage)
-		return fmt.Errorf("unknown okta subcommand %q", sub)
+		return oktaapi.Unregister(ctx, client, *name, stdout)
 	}
+}
+
+func newOktaClient() (*oktaapi.Client, config.OktaAPI, error) {
+	cfg, err := config.LoadOktaAPI()
+	if err != nil {
+		return nil, cfg, err
+	}
+	log, err := newLogger("warn")
+	if err != nil {
+		return nil, cfg, err
+	}
+	client, err := oktaapi.NewClient(cfg.OrgURL, cfg.APIToken.Reveal(), &http.Client{Timeout: 30 * time.Second}, log.Named("okta"))
+	return client, cfg, err
 }

@@ -58,7 +58,8 @@ type Alert struct {
 	// Count entries; Omitted says how many were left out.
 	Removals []okta.Removal `json:"removals"`
 	Omitted  int            `json:"omitted"`
-	// Actors counts the removals in Removals per actor, most first.
+	// Actors counts every removal the alert covers per actor, including the
+	// ones left out of Removals, most first.
 	Actors []ActorCount `json:"actors"`
 
 	// DetectedAt is the Redis server time at which the alert was enqueued.

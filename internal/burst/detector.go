@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -54,6 +55,11 @@ type Settings struct {
 	MaxListed int
 }
 
+// MaxClockSkew is how far ahead of Redis time a removal may be published and
+// still count, as published now. Okta and Redis keep their clocks by NTP, so
+// anything further ahead is not a real removal time.
+const MaxClockSkew = 5 * time.Minute
+
 // DefaultMaxListed is the number of removals stored in one alert. A Slack
 // message lists far fewer; the rest is kept for the log notifier and replay.
 const DefaultMaxListed = 100
@@ -88,6 +94,9 @@ type Result struct {
 	Recorded   int
 	Duplicates int
 	TooOld     int
+	// Future counts removals published more than MaxClockSkew after Redis
+	// time, which are not counted.
+	Future int
 	// New holds the uuids recorded for the first time.
 	New    map[string]bool
 	Alerts []Enqueued
@@ -125,9 +134,9 @@ func (d *Detector) Record(ctx context.Context, removals []okta.Removal, source a
 func (d *Detector) recordCall(groupID string, removals []okta.Removal, source alert.Source) (scriptCall, error) {
 	k := keysFor(groupID)
 	s := d.settings
-	args := make([]any, 0, 9+3*len(removals))
+	args := make([]any, 0, 10+3*len(removals))
 	args = append(args, s.Threshold, s.Window.Milliseconds(), s.Cooldown.Milliseconds(), s.MaxEventAge.Milliseconds(),
-		groupID, string(source), s.MaxListed, d.streamTTL().Milliseconds(), ConsumerGroup)
+		groupID, string(source), s.MaxListed, d.streamTTL().Milliseconds(), ConsumerGroup, MaxClockSkew.Milliseconds())
 	for _, r := range removals {
 		detail, err := json.Marshal(r)
 		if err != nil {
@@ -150,11 +159,11 @@ func (d *Detector) streamTTL() time.Duration {
 
 func (r *Result) add(groupID string, reply any) error {
 	fields, ok := reply.([]any)
-	if !ok || len(fields) != 6 {
+	if !ok || len(fields) != 7 {
 		return fmt.Errorf("unexpected script reply %v", reply)
 	}
 	nums := make([]int, 0, 4)
-	for _, i := range []int{0, 1, 2, 4} {
+	for _, i := range []int{0, 1, 2, 4, 6} {
 		n, ok := fields[i].(int64)
 		if !ok {
 			return fmt.Errorf("unexpected script reply %v", reply)
@@ -164,6 +173,7 @@ func (r *Result) add(groupID string, reply any) error {
 	r.Recorded += nums[0]
 	r.Duplicates += nums[1]
 	r.TooOld += nums[2]
+	r.Future += nums[4]
 	ids, _ := fields[5].([]any)
 	for _, id := range ids {
 		if r.New == nil {
@@ -230,6 +240,7 @@ func ParseEntry(shard int, id string, values map[string]any) (alert.Alert, error
 	if err := unmarshalActors(get("actors"), &a.Actors); err != nil {
 		errs = append(errs, fmt.Errorf("field actors: %w", err))
 	}
+	sort.SliceStable(a.Actors, func(i, j int) bool { return a.Actors[i].Count > a.Actors[j].Count })
 	if a.GroupID == "" || (a.Kind != alert.KindBurst && a.Kind != alert.KindFollowUp) {
 		errs = append(errs, fmt.Errorf("missing group_id or unknown kind %q", a.Kind))
 	}

@@ -233,14 +233,18 @@ func TestDetector_TooOldAndFutureRemovals(t *testing.T) {
 	now := b.now()
 
 	old := record(t, d, series("00gJ", 1, 5, now.Add(-b.settings.MaxEventAge-time.Hour), time.Second)...)
-	future := record(t, d, series("00gK", 1, 5, now.Add(24*time.Hour), time.Hour)...)
+	skewed := record(t, d, series("00gK", 1, 5, now.Add(MaxClockSkew/2), time.Second)...)
+	farAhead := record(t, d, series("00gM", 1, 5, now.Add(time.Hour), time.Hour)...)
 
 	if old.TooOld != 5 || len(old.Alerts) != 0 {
 		t.Errorf("old removals: %+v, want 5 too old and no alert", old)
 	}
-	// Future times are clamped to Redis now, so all five fall in one window.
-	if len(future.Alerts) != 1 {
-		t.Errorf("future removals: %d alerts, want 1", len(future.Alerts))
+	// Within the clock skew, future times count as Redis now.
+	if len(skewed.Alerts) != 1 {
+		t.Errorf("slightly future removals: %d alerts, want 1", len(skewed.Alerts))
+	}
+	if farAhead.Future != 5 || farAhead.Recorded != 0 || len(farAhead.Alerts) != 0 {
+		t.Errorf("far future removals: %+v, want 5 rejected and no alert", farAhead)
 	}
 }
 

@@ -10,7 +10,7 @@
 --       7 shard alert stream  8 shard follow-up schedule zset
 -- ARGV: 1 threshold  2 window ms  3 cooldown ms  4 max event age ms
 --       5 group id  6 source  7 max listed  8 stream ttl ms  9 consumer group
---       10.. triples of uuid, published ms, removal JSON
+--       10 max clock skew ms  11.. triples of uuid, published ms, removal JSON
 
 local threshold = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
@@ -21,6 +21,7 @@ local source = ARGV[6]
 local maxListed = tonumber(ARGV[7])
 local streamTTL = tonumber(ARGV[8])
 local consumerGroup = ARGV[9]
+local maxSkew = tonumber(ARGV[10])
 
 local now = redisNow()
 local oldest = now - maxAge
@@ -36,20 +37,24 @@ if #expired > 0 then
   chunked('HDEL', KEYS[2], expired)
 end
 
-local added, duplicates, tooOld = 0, 0, 0
+local added, duplicates, tooOld, future = 0, 0, 0, 0
 local minNew, maxNew
 local newIDs, newList = {}, {}
-for i = 10, #ARGV, 3 do
+for i = 11, #ARGV, 3 do
   local id = ARGV[i]
   local score = tonumber(ARGV[i + 1])
-  if score > now then score = now end
-  if score < oldest then
+  -- A removal a little ahead of Redis time is clock skew and counts as now;
+  -- one far ahead is not a real removal time and would fake a burst.
+  if score > now + maxSkew then
+    future = future + 1
+  elseif score < oldest then
     tooOld = tooOld + 1
-  elseif redis.call('ZADD', KEYS[1], 'NX', score, id) == 1 then
+  elseif redis.call('ZADD', KEYS[1], 'NX', math.min(score, now), id) == 1 then
     redis.call('HSET', KEYS[2], id, ARGV[i + 2])
     added = added + 1
     newIDs[id] = true
     newList[#newList + 1] = id
+    score = math.min(score, now)
     if minNew == nil or score < minNew then minNew = score end
     if maxNew == nil or score > maxNew then maxNew = score end
   else
@@ -58,7 +63,7 @@ for i = 10, #ARGV, 3 do
 end
 
 local function result(alertID, count)
-  return {added, duplicates, tooOld, alertID or '', count or 0, newList}
+  return {added, duplicates, tooOld, alertID or '', count or 0, newList, future}
 end
 
 if added == 0 then

@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/joho/godotenv"
 	"github.com/kelseyhightower/envconfig"
+	"go.uber.org/zap/zapcore"
 )
 
 // Prefix is the prefix of every environment variable oktawatch reads.
@@ -102,12 +104,43 @@ func Load() (Config, error) {
 func FromEnv() (Config, error) {
 	var c Config
 	if err := envconfig.Process(Prefix, &c); err != nil {
-		return Config{}, fmt.Errorf("%w (check the variable's format: durations like 30s or 5m, whole numbers, true/false)", err)
+		return Config{}, describeParseError(err)
 	}
-	if err := c.Validate(); err != nil {
+	if err := errors.Join(placeholders(), c.Validate()); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// describeParseError turns envconfig's error into one that names the
+// variable, the value and the expected format.
+func describeParseError(err error) error {
+	var pe *envconfig.ParseError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	format := map[string]string{
+		"time.Duration": "a duration such as 30s, 5m or 1h30m",
+		"int":      "a whole number",
+		"int64":    "a whole number",
+		"bool":     "true or false",
+	}[pe.TypeName]
+	if format == "" {
+		format = "a value of type " + pe.TypeName
+	}
+	return fmt.Errorf("%s: invalid value %q; use %s", pe.KeyName, pe.Value, format)
+}
+
+// placeholders rejects any variable still set to a "change-me" placeholder
+// from .env.example or the Kubernetes secret template.
+func placeholders() error {
+	var errs []error
+	for _, v := range Variables() {
+		if strings.Contains(os.Getenv(v.Name), "change-me") {
+			errs = append(errs, fmt.Errorf("%s: still a change-me placeholder from the example files; set a real value or remove the variable", v.Name))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Validate checks every setting, including rules that span several settings,
@@ -121,13 +154,14 @@ func (c Config) Validate() error {
 	switch secret := c.OktaAuthSecret.Reveal(); {
 	case secret == "":
 		add("OKTA_AUTH_SECRET", "missing; set it to the shared secret configured on the Okta Event Hook (at least %d random characters)", minSecretLength)
-	case strings.HasPrefix(secret, "change-me"):
-		add("OKTA_AUTH_SECRET", "still the placeholder from .env.example; replace it with a random value, for example from `openssl rand -hex 32`")
 	case len(secret) < minSecretLength:
 		add("OKTA_AUTH_SECRET", "too short (%d characters); use at least %d random characters", len(secret), minSecretLength)
 	}
 	if strings.TrimSpace(c.OktaAuthHeader) == "" || strings.ContainsAny(c.OktaAuthHeader, " :\t\r\n") {
 		add("OKTA_AUTH_HEADER", "invalid header name %q; use a plain HTTP header name such as Authorization", c.OktaAuthHeader)
+	}
+	if _, err := zapcore.ParseLevel(c.LogLevel); err != nil {
+		add("LOG_LEVEL", "invalid level %q; use debug, info, warn or error", c.LogLevel)
 	}
 	if c.Threshold < 1 {
 		add("THRESHOLD", "must be at least 1, got %d", c.Threshold)
@@ -214,18 +248,33 @@ func (r Redis) validate() []error {
 	return errs
 }
 
+// checkHTTPURL accepts https URLs, and plain http only on loopback, where
+// tests and local fakes run: the Slack webhook URL is a bearer secret and the
+// Okta org gets an API token, neither of which may travel in cleartext.
 func checkHTTPURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return errors.New("not a valid URL")
 	}
-	if u.Scheme != "https" && u.Scheme != "http" {
-		return fmt.Errorf("scheme %q is not http or https", u.Scheme)
-	}
-	if u.Host == "" {
+	switch {
+	case u.Scheme == "":
+		return errors.New("missing https:// at the start")
+	case u.Scheme != "https" && u.Scheme != "http":
+		return fmt.Errorf("scheme %q is not https", u.Scheme)
+	case u.Host == "":
 		return errors.New("the URL has no host")
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return fmt.Errorf("plain http to %s would send a secret in cleartext; use https (http is accepted only for 127.0.0.1 and localhost)", u.Hostname())
 	}
 	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // redactURL removes the password of a Redis URL so it can appear in errors.

@@ -49,6 +49,12 @@ func TestFromEnv_Invalid(t *testing.T) {
 		{map[string]string{"OKTAWATCH_REDIS_SENTINEL_MASTER": "mymaster"}, "set both or neither"},
 		{map[string]string{"OKTAWATCH_MAX_BODY_BYTES": "10"}, "OKTAWATCH_MAX_BODY_BYTES: must be at least 1024"},
 		{map[string]string{"OKTAWATCH_OKTA_AUTH_HEADER": "Bad Header"}, "OKTAWATCH_OKTA_AUTH_HEADER: invalid header name"},
+		{map[string]string{"OKTAWATCH_WINDOW": "5 minutes"}, `OKTAWATCH_WINDOW: invalid value "5 minutes"; use a duration such as 30s`},
+		{map[string]string{"OKTAWATCH_THRESHOLD": "five"}, `OKTAWATCH_THRESHOLD: invalid value "five"; use a whole number`},
+		{map[string]string{"OKTAWATCH_SLACK_WEBHOOK_URL": "http://hooks.example.com/services/x"}, "would send a secret in cleartext"},
+		{map[string]string{"OKTAWATCH_OKTA_ORG_URL": "http://example.okta.com"}, "OKTAWATCH_OKTA_ORG_URL: plain http"},
+		{map[string]string{"OKTAWATCH_REDIS_URL": "redis://change-me-redis-host:6379/0"}, "OKTAWATCH_REDIS_URL: still a change-me placeholder"},
+		{map[string]string{"OKTAWATCH_LOG_LEVEL": "verbose"}, `OKTAWATCH_LOG_LEVEL: invalid level "verbose"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
@@ -61,6 +67,16 @@ func TestFromEnv_Invalid(t *testing.T) {
 				t.Errorf("err = %v, want it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestFromEnv_PlainHTTPOnLoopback(t *testing.T) {
+	t.Setenv("OKTAWATCH_OKTA_AUTH_SECRET", testSecret)
+	t.Setenv("OKTAWATCH_SLACK_WEBHOOK_URL", "http://127.0.0.1:9999/services/T0/B0/not-real")
+	t.Setenv("OKTAWATCH_OKTA_ORG_URL", "http://localhost:8443")
+
+	if _, err := FromEnv(); err != nil {
+		t.Errorf("loopback http rejected: %v", err)
 	}
 }
 

@@ -1,6 +1,9 @@
 package config
 
 import (
+	"reflect"
+	"strings"
+
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
@@ -28,25 +31,34 @@ func (s Secret) GoString() string { return s.String() }
 // MarshalText implements encoding.TextMarshaler for JSON and YAML output.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// Fields returns the effective configuration as zap fields, secrets redacted.
+// Fields returns every setting as a zap field named after its variable
+// (threshold for OKTAWATCH_THRESHOLD), with secrets and the Redis URL's
+// password redacted, plus the Redis mode.
 func (c Config) Fields() []zapcore.Field {
-	return []zapcore.Field{
-		zap.String("listen_addr", c.ListenAddr),
+	fields := []zapcore.Field{
 		zap.String("redis_mode", c.Redis.Mode()),
-		zap.String("redis_url", redactURL(c.Redis.URL)),
-		zap.Strings("redis_cluster_addrs", c.Redis.ClusterAddrs),
-		zap.String("okta_auth_header", c.OktaAuthHeader),
-		zap.String("okta_auth_secret", c.OktaAuthSecret.String()),
-		zap.String("okta_org_url", c.OktaOrgURL),
-		zap.String("okta_api_token", c.OktaAPIToken.String()),
-		zap.String("slack_webhook_url", c.SlackWebhookURL.String()),
-		zap.Int("threshold", c.Threshold),
-		zap.Duration("window", c.Window),
-		zap.Duration("cooldown", c.Cooldown),
-		zap.Duration("max_event_age", c.MaxEventAge),
-		zap.Int64("max_body_bytes", c.MaxBodyBytes),
-		zap.Duration("systemlog_poll_interval", c.SystemLogPollInterval),
+		zap.Bool("systemlog_polling", c.OktaAPIToken != "" && c.OktaOrgURL != "" && c.SystemLogPollInterval > 0),
 	}
+	return appendFields(fields, reflect.ValueOf(c), "")
+}
+
+func appendFields(fields []zapcore.Field, v reflect.Value, prefix string) []zapcore.Field {
+	t := v.Type()
+	for i := range t.NumField() {
+		name := prefix + strings.ToLower(t.Field(i).Tag.Get("envconfig"))
+		value := v.Field(i)
+		switch {
+		case value.Kind() == reflect.Struct:
+			fields = appendFields(fields, value, name+"_")
+		case value.Type() == reflect.TypeOf(Secret("")):
+			fields = append(fields, zap.String(name, value.Interface().(Secret).String()))
+		case name == "redis_url":
+			fields = append(fields, zap.String(name, redactURL(value.String())))
+		default:
+			fields = append(fields, zap.Any(name, value.Interface()))
+		}
+	}
+	return fields
 }
 
 // Mode names the Redis topology the settings select.

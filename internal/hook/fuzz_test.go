@@ -40,7 +40,7 @@ type lastDelivery struct {
 	result burst.Result
 }
 
-func (l *lastDelivery) Delivery(events int, _ []okta.Skipped, result burst.Result) {
+func (l *lastDelivery) Delivery(events int, _ map[okta.SkipReason]int, result burst.Result) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.calls++

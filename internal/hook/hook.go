@@ -17,6 +17,7 @@ import (
 
 	"github.com/oktawatch/oktawatch/internal/alert"
 	"github.com/oktawatch/oktawatch/internal/burst"
+	"github.com/oktawatch/oktawatch/internal/logging"
 	"github.com/oktawatch/oktawatch/internal/okta"
 )
 
@@ -38,7 +39,7 @@ type Recorder interface {
 // Observer receives what the handler did, for metrics. Every method must be
 // safe for concurrent use.
 type Observer interface {
-	Delivery(events int, skipped []okta.Skipped, result burst.Result)
+	Delivery(events int, skipped map[okta.SkipReason]int, result burst.Result)
 }
 
 // Config is the handler's settings.
@@ -55,16 +56,20 @@ type Handler struct {
 	recorder Recorder
 	observer Observer
 	log      *zap.Logger
+	// rejections throttles the warning for failed authentication, which
+	// anyone who can reach the endpoint can trigger at will.
+	rejections *logging.Throttle
 }
 
 // New returns a Handler. observer may be nil.
 func New(cfg Config, recorder Recorder, observer Observer, log *zap.Logger) *Handler {
 	return &Handler{
-		cfg:      cfg,
-		secret:   sha256.Sum256([]byte(cfg.AuthSecret)),
-		recorder: recorder,
-		observer: observer,
-		log:      log,
+		cfg:        cfg,
+		secret:     sha256.Sum256([]byte(cfg.AuthSecret)),
+		recorder:   recorder,
+		observer:   observer,
+		log:        log,
+		rejections: logging.NewThrottle(10 * time.Second),
 	}
 }
 
@@ -87,9 +92,12 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				return next(c)
 			}
 		}
-		h.log.Warn("rejected request with missing or wrong auth header",
-			zap.String("header", h.cfg.AuthHeader), zap.Int("values", len(values)),
-			zap.String("remote_ip", c.RealIP()), zap.String("method", c.Request().Method))
+		if ok, suppressed := h.rejections.Allow("auth"); ok {
+			h.log.Warn("rejected request with missing or wrong auth header",
+				zap.String("header", h.cfg.AuthHeader), zap.Int("values", len(values)),
+				zap.String("remote_ip", c.RealIP()), zap.String("method", c.Request().Method),
+				zap.Int("similar_lines_suppressed", suppressed))
+		}
 		return echo.NewHTTPError(http.StatusUnauthorized, "missing or invalid "+h.cfg.AuthHeader+" header")
 	}
 }
@@ -97,9 +105,13 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 // verify answers Okta's one-time verification request with the challenge.
 func (h *Handler) verify(c echo.Context) error {
 	values := c.Request().Header.Values(ChallengeHeader)
-	if len(values) == 0 {
+	switch {
+	case len(values) == 0:
 		return echo.NewHTTPError(http.StatusBadRequest, "missing "+ChallengeHeader+" header; only Okta's verification request uses GET")
+	case len(values) > 1 || values[0] == "":
+		return echo.NewHTTPError(http.StatusBadRequest, "expected exactly one non-empty "+ChallengeHeader+" header")
 	}
+	c.Response().Header().Set("X-Content-Type-Options", "nosniff")
 
 	var body bytes.Buffer
 	enc := json.NewEncoder(&body)
@@ -137,7 +149,7 @@ func (h *Handler) deliver(c echo.Context) error {
 
 	h.logRecorded(delivery, result)
 	if h.observer != nil {
-		h.observer.Delivery(delivery.Events, delivery.Skipped, result)
+		h.observer.Delivery(delivery.Events, delivery.SkippedByReason, result)
 	}
 	return c.NoContent(http.StatusOK)
 }
@@ -167,13 +179,27 @@ func tooLarge(limit int64) error {
 		"request body exceeds the limit of "+formatBytes(limit)+" set by OKTAWATCH_MAX_BODY_BYTES")
 }
 
+// logSkipped warns once per malformed event, for the first
+// okta.MaxSkippedDetails of a delivery, then once with the counts of all.
 func (h *Handler) logSkipped(d okta.Delivery) {
+	malformed := 0
+	for reason, n := range d.SkippedByReason {
+		if !(okta.Skipped{Reason: reason}).Expected() {
+			malformed += n
+		}
+	}
+	logged := 0
 	for _, s := range d.Skipped {
 		if s.Expected() {
 			continue
 		}
+		logged++
 		h.log.Warn("skipped malformed event", zap.String("event_uuid", s.UUID),
 			zap.String("reason", string(s.Reason)), zap.String("detail", s.Detail), zap.String("delivery_id", d.EventID))
+	}
+	if malformed > logged {
+		h.log.Warn("skipped more malformed events than are logged one by one", zap.String("delivery_id", d.EventID),
+			zap.Int("not_logged", malformed-logged), zap.Any("skipped_by_reason", d.SkippedByReason))
 	}
 }
 
@@ -186,9 +212,9 @@ func (h *Handler) logRecorded(d okta.Delivery, res burst.Result) {
 			zap.String("group_name", r.GroupName), zap.String("user_id", r.UserID), zap.String("user_login", r.UserLogin),
 			zap.String("actor_id", r.Actor.ID), zap.String("actor_login", r.Actor.Login), zap.Time("published", r.Published))
 	}
-	if res.Duplicates > 0 || res.TooOld > 0 {
-		h.log.Info("removals not counted", zap.String("delivery_id", d.EventID),
-			zap.Int("duplicates", res.Duplicates), zap.Int("too_old", res.TooOld))
+	if res.Duplicates > 0 || res.TooOld > 0 || res.Future > 0 {
+		h.log.Info("removals not counted", zap.String("delivery_id", d.EventID), zap.Int("duplicates", res.Duplicates),
+			zap.Int("too_old", res.TooOld), zap.Int("published_in_future", res.Future))
 	}
 	for _, a := range res.Alerts {
 		h.log.Info("burst detected", zap.String("group_id", a.GroupID), zap.Int("count", a.Count), zap.String("alert_entry", a.EntryID))

@@ -105,6 +105,7 @@ func TestVerify_Rejections(t *testing.T) {
 		status int
 	}{
 		{"no challenge", map[string]string{"Authorization": testSecret}, http.StatusBadRequest},
+		{"empty challenge", map[string]string{"Authorization": testSecret, ChallengeHeader: ""}, http.StatusBadRequest},
 		{"wrong secret", map[string]string{"Authorization": "wrong", ChallengeHeader: "c"}, http.StatusUnauthorized},
 		{"secret prefix", map[string]string{"Authorization": testSecret[:5], ChallengeHeader: "c"}, http.StatusUnauthorized},
 		{"no auth header", map[string]string{ChallengeHeader: "c"}, http.StatusUnauthorized},

@@ -26,13 +26,17 @@ const namespace = "oktawatch"
 // published before the maximum event age.
 const ReasonTooOld = "too_old"
 
+// ReasonFuture labels removals that Redis did not count because they were
+// published too far after Redis time.
+const ReasonFuture = "published_in_future"
+
 // SkipReasons lists every value of the reason label of
 // oktawatch_hook_events_skipped_total.
 var SkipReasons = []string{
 	string(okta.ReasonOtherType), string(okta.ReasonNotSuccess), string(okta.ReasonInvalidField),
 	string(okta.ReasonMissingUUID), string(okta.ReasonMissingGroup), string(okta.ReasonMissingUser),
 	string(okta.ReasonAmbiguous), string(okta.ReasonBadPublished), string(okta.ReasonNotAnObject),
-	ReasonTooOld,
+	ReasonTooOld, ReasonFuture,
 }
 
 // requestBuckets span the hook's response times to beyond Okta's 3 s
@@ -154,13 +158,16 @@ func methodLabel(method string) string {
 
 // Delivery records what one processed hook delivery contained and what
 // Redis made of its removals.
-func (m *Metrics) Delivery(events int, skipped []okta.Skipped, result burst.Result) {
+func (m *Metrics) Delivery(events int, skipped map[okta.SkipReason]int, result burst.Result) {
 	m.eventsReceived.Add(float64(events))
-	for _, s := range skipped {
-		m.skipped.WithLabelValues(string(s.Reason)).Inc()
+	for reason, n := range skipped {
+		m.skipped.WithLabelValues(string(reason)).Add(float64(n))
 	}
 	if result.TooOld > 0 {
 		m.skipped.WithLabelValues(ReasonTooOld).Add(float64(result.TooOld))
+	}
+	if result.Future > 0 {
+		m.skipped.WithLabelValues(ReasonFuture).Add(float64(result.Future))
 	}
 	m.removals.Add(float64(result.Recorded))
 	m.duplicates.Add(float64(result.Duplicates))

@@ -7,8 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"reflect"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -59,18 +62,21 @@ type Delivery struct {
 	EventID  string
 	Events   int
 	Removals []Removal
-	Skipped  []Skipped
+	// Skipped details the first MaxSkippedDetails skipped events;
+	// SkippedByReason counts all of them.
+	Skipped         []Skipped
+	SkippedByReason map[SkipReason]int
 }
+
+// MaxSkippedDetails bounds the skipped events a Delivery describes one by
+// one, so a delivery of millions of junk events costs counters, not memory.
+const MaxSkippedDetails = 20
+
+// maxTargets bounds the targets kept per event; Okta sends two.
+const maxTargets = 16
 
 // ErrMalformed marks a body that is not an Event Hook envelope.
 var ErrMalformed = errors.New("malformed event hook delivery")
-
-type envelope struct {
-	EventID string `json:"eventId"`
-	Data    *struct {
-		Events []json.RawMessage `json:"events"`
-	} `json:"data"`
-}
 
 type entity struct {
 	ID          string `json:"id"`
@@ -87,11 +93,98 @@ type event struct {
 	Outcome   *struct {
 		Result *string `json:"result"`
 	} `json:"outcome"`
-	Target []entity `json:"target"`
+	Target targets `json:"target"`
 }
 
-// typedEnvelope decodes the events in the same pass as the envelope, which
-// halves the decoding work for the usual, well-formed delivery.
+// targets keeps at most maxTargets entries of an event's target array while
+// decoding, so one event with millions of targets cannot exhaust memory.
+type targets []entity
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *targets) UnmarshalJSON(b []byte) error {
+	if len(b) <= 4096 && len(b) > 0 && b[0] == '[' {
+		var all []entity
+		if err := json.Unmarshal(b, &all); err != nil {
+			return err
+		}
+		*t = all[:min(len(all), maxTargets)]
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok == nil {
+		*t = nil
+		return nil
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return &json.UnmarshalTypeError{Value: jsonKind(tok), Type: reflect.TypeOf(*t), Field: "target"}
+	}
+	kept := targets{}
+	for dec.More() {
+		var e entity
+		if err := dec.Decode(&e); err != nil {
+			var typeErr *json.UnmarshalTypeError
+			if errors.As(err, &typeErr) {
+				typeErr.Field = "target." + typeErr.Field
+			}
+			return err
+		}
+		if len(kept) < maxTargets {
+			kept = append(kept, e)
+		}
+	}
+	*t = kept
+	return nil
+}
+
+func jsonKind(tok json.Token) string {
+	switch tok.(type) {
+	case string:
+		return "string"
+	case float64, json.Number:
+		return "number"
+	case bool:
+		return "bool"
+	case json.Delim:
+		return "object"
+	}
+	return "value"
+}
+
+// ParseDelivery decodes an Event Hook request body. It returns an error
+// wrapping ErrMalformed only when the body as a whole is unusable; a bad
+// event is counted in SkippedByReason and the other events are still
+// returned. Events are decoded one at a time, so memory stays bounded by the
+// removals found, whatever the number of events.
+func ParseDelivery(body []byte) (Delivery, error) {
+	if len(body) <= maxOnePassBytes {
+		if d, ok := parseInOnePass(body); ok {
+			return d, nil
+		}
+	}
+	d := Delivery{SkippedByReason: map[SkipReason]int{}}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	foundEvents, err := d.decodeEnvelope(dec)
+	if err != nil {
+		return Delivery{}, fmt.Errorf("%w: %v", ErrMalformed, describeJSONError(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Delivery{}, fmt.Errorf("%w: data after the JSON object", ErrMalformed)
+	}
+	if !foundEvents {
+		return Delivery{}, fmt.Errorf("%w: missing data.events", ErrMalformed)
+	}
+	return d, nil
+}
+
+// maxOnePassBytes is the largest body decoded in one pass into a slice of
+// all its events: faster, but its memory grows with the number of events,
+// which for this size stays below about 40 MB even for two-byte events.
+const maxOnePassBytes = 256 << 10
+
 type typedEnvelope struct {
 	EventID string `json:"eventId"`
 	Data    *struct {
@@ -99,42 +192,114 @@ type typedEnvelope struct {
 	} `json:"data"`
 }
 
-// ParseDelivery decodes an Event Hook request body. It returns an error
-// wrapping ErrMalformed only when the body as a whole is unusable; a bad
-// event is reported in Skipped and the other events are still returned.
-func ParseDelivery(body []byte) (Delivery, error) {
+// parseInOnePass decodes a well-formed delivery. It reports false for any
+// error, and the caller decodes event by event to isolate the bad event.
+func parseInOnePass(body []byte) (Delivery, bool) {
 	var typed typedEnvelope
-	if err := json.Unmarshal(body, &typed); err == nil && typed.Data != nil {
-		d := Delivery{EventID: typed.EventID, Events: len(typed.Data.Events)}
-		for _, ev := range typed.Data.Events {
-			d.add(classify(ev))
+	if err := json.Unmarshal(body, &typed); err != nil || typed.Data == nil {
+		return Delivery{}, false
+	}
+	d := Delivery{EventID: truncate(typed.EventID), Events: len(typed.Data.Events), SkippedByReason: map[SkipReason]int{}}
+	for _, ev := range typed.Data.Events {
+		d.add(classify(ev))
+	}
+	return d, true
+}
+
+func (d *Delivery) decodeEnvelope(dec *json.Decoder) (bool, error) {
+	return decodeObject(dec, func(key string) (bool, error) {
+		switch key {
+		case "eventId":
+			var id any
+			err := dec.Decode(&id)
+			d.EventID, _ = id.(string)
+			d.EventID = truncate(d.EventID)
+			return false, err
+		case "data":
+			return decodeObject(dec, func(key string) (bool, error) {
+				if key != "events" {
+					return false, skipValue(dec)
+				}
+				return true, d.decodeEvents(dec)
+			})
+		default:
+			return false, skipValue(dec)
 		}
-		return d, nil
-	}
+	})
+}
 
-	// Some event has a field of the wrong type, or the body is malformed:
-	// decode event by event so that one bad event skips only itself.
-	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		return Delivery{}, fmt.Errorf("%w: %v", ErrMalformed, describeJSONError(err))
+// decodeObject reads one JSON object from dec and calls field for each key,
+// with dec positioned at the key's value. It reports whether any call
+// reported true.
+func decodeObject(dec *json.Decoder, field func(key string) (bool, error)) (bool, error) {
+	if err := expectDelim(dec, '{', "an object"); err != nil {
+		return false, err
 	}
-	if env.Data == nil {
-		return Delivery{}, fmt.Errorf("%w: missing data.events", ErrMalformed)
+	found := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return false, err
+		}
+		ok, err := field(tok.(string))
+		if err != nil {
+			return false, err
+		}
+		found = found || ok
 	}
+	_, err := dec.Token() // the closing brace
+	return found, err
+}
 
-	d := Delivery{EventID: env.EventID, Events: len(env.Data.Events)}
-	for _, raw := range env.Data.Events {
-		d.add(ParseEvent(raw))
+func (d *Delivery) decodeEvents(dec *json.Decoder) error {
+	if err := expectDelim(dec, '[', "an array of events"); err != nil {
+		return err
 	}
-	return d, nil
+	for dec.More() {
+		var ev event
+		err := dec.Decode(&ev)
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case err == nil:
+			d.add(classify(ev))
+		case errors.As(err, &typeErr) && typeErr.Field == "":
+			d.add(Removal{}, &Skipped{Reason: ReasonNotAnObject, Detail: "event is a JSON " + typeErr.Value + ", not an object"})
+		case errors.As(err, &typeErr):
+			d.add(invalidField(ev, err))
+		default:
+			return err // a syntax error: the rest of the body cannot be read
+		}
+		d.Events++
+	}
+	_, err := dec.Token() // the closing bracket
+	return err
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim, what string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if got, ok := tok.(json.Delim); !ok || got != want {
+		return fmt.Errorf("expected %s, found %v", what, tok)
+	}
+	return nil
+}
+
+func skipValue(dec *json.Decoder) error {
+	var skip json.RawMessage
+	return dec.Decode(&skip)
 }
 
 func (d *Delivery) add(r Removal, skip *Skipped) {
-	if skip != nil {
-		d.Skipped = append(d.Skipped, *skip)
+	if skip == nil {
+		d.Removals = append(d.Removals, r)
 		return
 	}
-	d.Removals = append(d.Removals, r)
+	d.SkippedByReason[skip.Reason]++
+	if len(d.Skipped) < MaxSkippedDetails {
+		d.Skipped = append(d.Skipped, *skip)
+	}
 }
 
 // ParseEvent turns one System Log event into a Removal, or says why it is
@@ -150,9 +315,18 @@ func ParseEvent(raw json.RawMessage) (Removal, *Skipped) {
 		return Removal{}, &Skipped{UUID: truncate(ev.UUID), Reason: ReasonOtherType, Detail: truncate(ev.EventType)}
 	}
 	if err != nil {
-		return Removal{}, &Skipped{UUID: truncate(ev.UUID), Reason: ReasonInvalidField, Detail: describeJSONError(err)}
+		return invalidField(ev, err)
 	}
 	return classify(ev)
+}
+
+// invalidField skips an event with a field of the wrong JSON type, unless
+// it is not a removal at all, which is skipped quietly.
+func invalidField(ev event, err error) (Removal, *Skipped) {
+	if ev.EventType != "" && ev.EventType != EventTypeMembershipRemove {
+		return Removal{}, &Skipped{UUID: truncate(ev.UUID), Reason: ReasonOtherType, Detail: truncate(ev.EventType)}
+	}
+	return Removal{}, &Skipped{UUID: truncate(ev.UUID), Reason: ReasonInvalidField, Detail: describeJSONError(err)}
 }
 
 // classify turns a decoded event into a Removal, or says why it is skipped.
@@ -172,8 +346,8 @@ func toRemoval(ev event) (Removal, *Skipped) {
 	skip := func(reason SkipReason, format string, args ...any) (Removal, *Skipped) {
 		return Removal{}, &Skipped{UUID: uuid, Reason: reason, Detail: fmt.Sprintf(format, args...)}
 	}
-	if ev.UUID == "" || len(ev.UUID) > maxIDLength {
-		return skip(ReasonMissingUUID, "uuid must be 1 to %d characters", maxIDLength)
+	if !validID(ev.UUID) {
+		return skip(ReasonMissingUUID, "uuid must be 1 to %d printable UTF-8 characters", maxIDLength)
 	}
 	published, err := time.Parse(time.RFC3339Nano, ev.Published)
 	if err != nil {
@@ -217,12 +391,27 @@ func pickTarget(targets []entity, typ string) (entity, int) {
 	var found entity
 	n := 0
 	for _, t := range targets {
-		if t.Type == typ && t.ID != "" && len(t.ID) <= maxIDLength {
+		if t.Type == typ && validID(t.ID) {
 			found = t
 			n++
 		}
 	}
 	return found, n
+}
+
+// validID accepts ids that are 1 to maxIDLength bytes of printable UTF-8.
+// Invalid UTF-8 and lone surrogates decode to U+FFFD, so two different ids
+// could otherwise collapse into one group or one event.
+func validID(id string) bool {
+	if id == "" || len(id) > maxIDLength {
+		return false
+	}
+	for _, r := range id {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func describeJSONError(err error) string {

@@ -143,6 +143,8 @@ func TestParseEvent_Cases(t *testing.T) {
 		{"other type with odd fields is ignored quietly", json.RawMessage(`{"eventType":"user.session.start","target":7}`), ReasonOtherType},
 		{"event type of wrong type", json.RawMessage(`{"eventType":5}`), ReasonInvalidField},
 		{"null event", json.RawMessage(`null`), ReasonNotAnObject},
+		{"lone surrogate in group id", event(`,"target":[` + user + `,{"id":"00g\ud800","type":"UserGroup"}]`), ReasonMissingGroup},
+		{"newline in uuid", json.RawMessage(`{"uuid":"a\nb","published":"2025-06-12T14:03:19Z","eventType":"group.user_membership.remove","target":[` + user + `,` + group + `]}`), ReasonMissingUUID},
 		{"denied outcome", event(`,"outcome":{"result":"DENY"},"target":[` + user + `,` + group + `]`), ReasonNotSuccess},
 	}
 	for _, tc := range cases {

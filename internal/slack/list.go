@@ -41,13 +41,9 @@ func actorBlocks(a alert.Alert) []blockkit.Block {
 		lines = append(lines, fmt.Sprintf("• %s: %s", label, pluralize(actor.Count, "removal")))
 	}
 
-	title := "Removed by"
-	if a.Omitted > 0 {
-		// Actor counts cover the listed removals only. The title states
-		// that, so the counts do not read as totals.
-		title = "Removed by (counts cover the listed users only)"
-	}
-	return listBlocks(title, lines, len(a.Actors)-len(listed), "actor")
+	// The detector counts actors over every removal the alert covers, not
+	// only the listed ones, so the counts are totals.
+	return listBlocks("Removed by", lines, len(a.Actors)-len(listed), "actor")
 }
 
 // personLabel formats a user or actor as "Display Name (login)", falling

@@ -171,14 +171,17 @@ func TestBuildMessageCapsLists(t *testing.T) {
 	}
 }
 
-func TestBuildMessageActorCountsNoteOmittedRemovals(t *testing.T) {
+func TestBuildMessageActorCountsAreTotals(t *testing.T) {
 	a := burstAlert()
 	a.Omitted = 4
 	a.Count, a.Total = 7, 7
 
 	body := render(t, slack.BuildMessage(a, "")).body()
 
-	assertContains(t, "body", body, "*Removed by (counts cover the listed users only)*")
+	assertContains(t, "body", body, "*Removed by*")
+	if strings.Contains(body, "listed users only") {
+		t.Errorf("message says actor counts cover only listed users, but they cover all removals: %s", body)
+	}
 }
 
 func TestBuildMessageMarksLateAlerts(t *testing.T) {

@@ -53,6 +53,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer closeRedis() // Redis closes last: every other cleanup runs before it.
+	if !cfg.Redis.Embedded() {
+		store.WarnOnEviction(ctx, rdb, log.Named("redis"))
+	}
 
 	m, reg, metricsHandler := newMetrics(rdb)
 

@@ -58,9 +58,11 @@ type Alert struct {
 	// Count entries; Omitted says how many were left out.
 	Removals []okta.Removal `json:"removals"`
 	Omitted  int            `json:"omitted"`
-	// Actors counts every removal the alert covers per actor, including the
-	// ones left out of Removals, most first.
-	Actors []ActorCount `json:"actors"`
+	// Actors counts removals per actor, most first, over the newest
+	// ActorsCounted removals the alert covers: all of them unless the burst
+	// is larger than the detector scans in one step.
+	Actors        []ActorCount `json:"actors"`
+	ActorsCounted int          `json:"actors_counted"`
 
 	// DetectedAt is the Redis server time at which the alert was enqueued.
 	DetectedAt time.Time `json:"detected_at"`

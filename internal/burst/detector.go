@@ -219,7 +219,8 @@ func ParseEntry(shard int, id string, values map[string]any) (alert.Alert, error
 		GroupName: get("group_name"),
 	}
 	var errs []error
-	ints := map[string]*int{"count": &a.Count, "total": &a.Total, "threshold": &a.Threshold, "omitted": &a.Omitted}
+	ints := map[string]*int{"count": &a.Count, "total": &a.Total, "threshold": &a.Threshold, "omitted": &a.Omitted,
+		"actors_counted": &a.ActorsCounted}
 	for k, dst := range ints {
 		n, err := ms(k)
 		errs = append(errs, err)

@@ -266,3 +266,24 @@ func TestDetector_LateBurstAlertsOnItsOwnTimes(t *testing.T) {
 		t.Errorf("late=%v source=%s, want a late alert from the system log", a.Late(), a.Source)
 	}
 }
+
+func TestDetector_LargeBurstBoundsItsSummary(t *testing.T) {
+	b := newMiniredisBackend(t)
+	d := New(b.rdb, b.settings)
+
+	res := record(t, d, series("00gN", 1, 6000, b.now().Add(-time.Minute), time.Millisecond)...)
+
+	if len(res.Alerts) != 1 {
+		t.Fatalf("alerts = %d, want 1", len(res.Alerts))
+	}
+	a := streamAlerts(t, b.rdb)[0]
+	if a.Count != 6000 || a.ActorsCounted != 5000 {
+		t.Errorf("count %d actors counted %d, want 6000 and 5000", a.Count, a.ActorsCounted)
+	}
+	if len(a.Removals) != DefaultMaxListed || a.Omitted != 6000-DefaultMaxListed {
+		t.Errorf("listed %d omitted %d", len(a.Removals), a.Omitted)
+	}
+	if a.Removals[0].EventID != "evt-00gN-0001" {
+		t.Errorf("first listed %s, want the oldest removal", a.Removals[0].EventID)
+	}
+}

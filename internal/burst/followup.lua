@@ -45,7 +45,7 @@ redis.call('PEXPIRE', KEYS[5], retention)
 
 local count = #ids
 local total = redis.call('HINCRBY', KEYS[2], 'total', count)
-local listed, omitted, actorsJSON, groupName = summarize(KEYS[4], ids, 1, count, maxListed)
+local listed, omitted, actorsJSON, actorsCounted, groupName = summarize(KEYS[4], ids, 1, count, maxListed)
 if groupName == '' then
   groupName = redis.call('HGET', KEYS[2], 'group_name') or ''
 end
@@ -62,6 +62,6 @@ local entryID = redis.call('XADD', KEYS[7], '*',
   'kind', 'followup', 'source', ARGV[9], 'group_id', groupID, 'group_name', groupName,
   'count', count, 'total', total, 'first', first, 'last', last,
   'detected', now, 'threshold', ARGV[7], 'window', ARGV[8],
-  'removals', listed, 'omitted', omitted, 'actors', actorsJSON)
+  'removals', listed, 'omitted', omitted, 'actors', actorsJSON, 'actors_counted', actorsCounted)
 redis.call('PEXPIRE', KEYS[7], streamTTL)
 return entryID

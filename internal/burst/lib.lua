@@ -15,13 +15,23 @@ local function chunked(cmd, key, list)
   end
 end
 
+-- maxActorScan bounds the removals whose actors one summary counts, so a
+-- burst of hundreds of thousands of removals cannot hold Redis for seconds.
+local maxActorScan = 5000
+
 -- summarize reads the stored removals ids[from..to] and returns the JSON
--- array of at most maxListed of them, how many were left out, the JSON array
--- of actors with exact counts over all of them, and the newest group name.
+-- array of the oldest maxListed of them, how many were left out, the JSON
+-- array of actors with their counts over the newest maxActorScan of them,
+-- how many removals those counts cover, and the newest group name.
 local function summarize(detailsKey, ids, from, to, maxListed)
   local listed, actors, order = {}, {}, {}
   local groupName = ''
-  for k = from, to do
+  for k = from, math.min(to, from + maxListed - 1) do
+    local detail = redis.call('HGET', detailsKey, ids[k])
+    if detail then listed[#listed + 1] = detail end
+  end
+  local scanFrom = math.max(from, to - maxActorScan + 1)
+  for k = scanFrom, to do
     local detail = redis.call('HGET', detailsKey, ids[k])
     if detail then
       local ok, removal = pcall(cjson.decode, detail)
@@ -39,12 +49,11 @@ local function summarize(detailsKey, ids, from, to, maxListed)
           actors[key].count = actors[key].count + 1
         end
       end
-      if #listed < maxListed then listed[#listed + 1] = detail end
     end
   end
   local actorList = {}
   for _, key in ipairs(order) do actorList[#actorList + 1] = actors[key] end
   local actorsJSON = '[]'
   if #actorList > 0 then actorsJSON = cjson.encode(actorList) end
-  return '[' .. table.concat(listed, ',') .. ']', (to - from + 1) - #listed, actorsJSON, groupName
+  return '[' .. table.concat(listed, ',') .. ']', (to - from + 1) - #listed, actorsJSON, to - scanFrom + 1, groupName
 end

@@ -123,7 +123,7 @@ for k = bestI, bestJ do
 end
 chunked('ZADD', KEYS[3], reported)
 redis.call('PEXPIRE', KEYS[3], retention)
-local listed, omitted, actorsJSON, lastName = summarize(KEYS[2], ids, bestI, bestJ, maxListed)
+local listed, omitted, actorsJSON, actorsCounted, lastName = summarize(KEYS[2], ids, bestI, bestJ, maxListed)
 
 redis.call('HSET', KEYS[5], 'total', bestCount, 'started', now, 'group_name', lastName)
 redis.call('PEXPIRE', KEYS[5], retention + cooldown)
@@ -137,6 +137,6 @@ local entryID = redis.call('XADD', KEYS[7], '*',
   'kind', 'burst', 'source', source, 'group_id', groupID, 'group_name', lastName,
   'count', bestCount, 'total', bestCount, 'first', scores[bestI], 'last', scores[bestJ],
   'detected', now, 'threshold', threshold, 'window', window,
-  'removals', listed, 'omitted', omitted, 'actors', actorsJSON)
+  'removals', listed, 'omitted', omitted, 'actors', actorsJSON, 'actors_counted', actorsCounted)
 redis.call('PEXPIRE', KEYS[7], streamTTL)
 return result(entryID, bestCount)

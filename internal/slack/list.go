@@ -42,8 +42,12 @@ func actorBlocks(a alert.Alert) []blockkit.Block {
 	}
 
 	// The detector counts actors over every removal the alert covers, not
-	// only the listed ones, so the counts are totals.
-	return listBlocks("Removed by", lines, len(a.Actors)-len(listed), "actor")
+	// only the listed ones, unless the burst is larger than it scans.
+	title := "Removed by"
+	if a.ActorsCounted > 0 && a.ActorsCounted < a.Count {
+		title = fmt.Sprintf("Removed by (counted over the latest %d removals)", a.ActorsCounted)
+	}
+	return listBlocks(title, lines, len(a.Actors)-len(listed), "actor")
 }
 
 // personLabel formats a user or actor as "Display Name (login)", falling

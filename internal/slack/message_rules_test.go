@@ -171,6 +171,15 @@ func TestBuildMessageCapsLists(t *testing.T) {
 	}
 }
 
+func TestBuildMessagePartialActorCountsAreLabelled(t *testing.T) {
+	a := burstAlert()
+	a.Count, a.Total, a.ActorsCounted = 9000, 9000, 5000
+
+	body := render(t, slack.BuildMessage(a, "")).body()
+
+	assertContains(t, "body", body, "*Removed by (counted over the latest 5000 removals)*")
+}
+
 func TestBuildMessageActorCountsAreTotals(t *testing.T) {
 	a := burstAlert()
 	a.Omitted = 4

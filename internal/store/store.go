@@ -148,3 +148,23 @@ func Ping(ctx context.Context, client redis.UniversalClient, timeout time.Durati
 	defer cancel()
 	return client.Ping(ctx).Err()
 }
+
+// WarnOnEviction logs a warning when Redis may evict keys under memory
+// pressure. Every key oktawatch writes has a TTL, so any volatile-* or
+// allkeys-* policy can silently drop a group's window, its cooldown or a
+// queued alert; only noeviction turns memory pressure into errors, which the
+// hook answers with 503 so Okta retries. Managed Redis often forbids CONFIG,
+// in which case nothing is checked.
+func WarnOnEviction(ctx context.Context, client redis.UniversalClient, log *zap.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	policy, err := client.ConfigGet(ctx, "maxmemory-policy").Result()
+	if err != nil {
+		log.Debug("could not read maxmemory-policy", zap.Error(err))
+		return
+	}
+	if p := policy["maxmemory-policy"]; p != "" && p != "noeviction" {
+		log.Warn("redis may evict oktawatch's keys under memory pressure, losing removals, cooldowns or queued alerts; set maxmemory-policy noeviction",
+			zap.String("maxmemory_policy", p))
+	}
+}

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/oktawatch/oktawatch/internal/alert"
 	"github.com/oktawatch/oktawatch/internal/burst"
@@ -440,4 +442,20 @@ func cachedScripts(t *testing.T, ctx context.Context, client redis.UniversalClie
 		t.Fatalf("read cached scripts: %v", err)
 	}
 	return total
+}
+
+func TestWarnOnEviction(t *testing.T) {
+	cases := map[string]int{"noeviction": 0, "volatile-lru": 1, "allkeys-lru": 1}
+	for policy, wantWarnings := range cases {
+		t.Run(policy, func(t *testing.T) {
+			client := redistest.Server(t, "--maxmemory-policy", policy).Client()
+			core, logs := observer.New(zap.DebugLevel)
+
+			store.WarnOnEviction(context.Background(), client, zap.New(core))
+
+			if n := logs.FilterLevelExact(zap.WarnLevel).Len(); n != wantWarnings {
+				t.Errorf("%d warnings, want %d", n, wantWarnings)
+			}
+		})
+	}
 }

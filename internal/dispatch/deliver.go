@@ -11,6 +11,7 @@ import (
 
 	"github.com/oktawatch/oktawatch/internal/alert"
 	"github.com/oktawatch/oktawatch/internal/burst"
+	"github.com/oktawatch/oktawatch/internal/timeutil"
 )
 
 // start delivers one entry in its own goroutine. Its context is not the
@@ -77,7 +78,7 @@ func (d *Dispatcher) deliver(ctx context.Context, shard int, msg redis.XMessage)
 		}
 		log.Warn("alert delivery failed; retrying", zap.String("reason", label), zap.Int("attempt", attempt),
 			zap.Duration("retry_in", wait), zap.Error(err))
-		if !sleep(ctx, wait) {
+		if timeutil.Sleep(ctx, wait) != nil {
 			return
 		}
 	}
@@ -135,20 +136,8 @@ func (d *Dispatcher) waitForSendSlot(ctx context.Context) error {
 		} else if ttl, err := d.rdb.PTTL(ctx, d.cfg.RateKey).Result(); err == nil && ttl > 0 {
 			wait = ttl
 		}
-		if !sleep(ctx, wait) {
+		if timeutil.Sleep(ctx, wait) != nil {
 			return ctx.Err()
 		}
-	}
-}
-
-// sleep waits for d or until ctx ends, and reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }

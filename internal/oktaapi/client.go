@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/oktawatch/oktawatch/internal/timeutil"
 )
 
 // Environment variable names that error messages point the operator to.
@@ -95,7 +97,7 @@ func NewClient(orgURL, token string, httpClient *http.Client, logger *zap.Logger
 		http:   withoutRedirects(httpClient),
 		logger: logger.Named("oktaapi"),
 		now:    time.Now,
-		sleep:  sleepContext,
+		sleep:  timeutil.Sleep,
 	}
 	for _, opt := range opts {
 		opt(c)
@@ -166,17 +168,6 @@ func withoutRedirects(httpClient *http.Client) *http.Client {
 	}
 	copied.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &copied
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
 }
 
 // request is one API call. target is a path such as /api/v1/eventHooks, or

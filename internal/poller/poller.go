@@ -28,6 +28,7 @@ import (
 	"github.com/oktawatch/oktawatch/internal/burst"
 	"github.com/oktawatch/oktawatch/internal/okta"
 	"github.com/oktawatch/oktawatch/internal/oktaapi"
+	"github.com/oktawatch/oktawatch/internal/timeutil"
 )
 
 // Defaults for the Config fields left at zero.
@@ -188,7 +189,7 @@ func New(cfg Config, rdb redis.UniversalClient, logs LogReader, rec Recorder, lo
 		metrics: m,
 		log:     log,
 		now:     time.Now,
-		sleep:   sleepContext,
+		sleep:   timeutil.Sleep,
 		backOff: newBackOff(cfg.Interval),
 	}
 	for _, opt := range opts {
@@ -207,20 +208,6 @@ func newBackOff(interval time.Duration) *backoff.ExponentialBackOff {
 	b.MaxInterval = maxBackOffFactor * interval
 	b.Reset()
 	return b
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Start runs Run in a goroutine and returns a function that stops it and

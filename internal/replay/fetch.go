@@ -10,6 +10,7 @@ import (
 	"github.com/oktawatch/oktawatch/internal/okta"
 	"github.com/oktawatch/oktawatch/internal/oktaapi"
 	"github.com/oktawatch/oktawatch/internal/poller"
+	"github.com/oktawatch/oktawatch/internal/timeutil"
 )
 
 // FetchOptions are the hooks of FetchEvents. Every field may be left at its
@@ -61,7 +62,7 @@ func (o FetchOptions) withDefaults() FetchOptions {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleepContext
+		o.Sleep = timeutil.Sleep
 	}
 	if o.OnPage == nil {
 		o.OnPage = func(int) {}
@@ -70,15 +71,4 @@ func (o FetchOptions) withDefaults() FetchOptions {
 		o.OnRateLimitWait = func(time.Duration) {}
 	}
 	return o
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -56,7 +56,7 @@ func (s Skipped) Expected() bool {
 	return s.Reason == ReasonOtherType || s.Reason == ReasonNotSuccess
 }
 
-// Delivery is what one Event Hook request contained.
+// Delivery is the parsed content of one Event Hook request.
 type Delivery struct {
 	// EventID is the envelope's delivery id, one per request.
 	EventID  string
@@ -155,10 +155,10 @@ func jsonKind(tok json.Token) string {
 }
 
 // ParseDelivery decodes an Event Hook request body. It returns an error
-// wrapping ErrMalformed only when the body as a whole is unusable; a bad
-// event is counted in SkippedByReason and the other events are still
-// returned. Events are decoded one at a time, so memory stays bounded by the
-// removals found, whatever the number of events.
+// wrapping ErrMalformed only when the body as a whole is unusable. A bad
+// event is counted in SkippedByReason, and the other events are still
+// returned. Large bodies are decoded one event at a time, so memory stays
+// bounded by the removals found, whatever the number of events.
 func ParseDelivery(body []byte) (Delivery, error) {
 	if len(body) <= maxOnePassBytes {
 		if d, ok := parseInOnePass(body); ok {
@@ -302,7 +302,7 @@ func (d *Delivery) add(r Removal, skip *Skipped) {
 	}
 }
 
-// ParseEvent turns one System Log event into a Removal, or says why it is
+// ParseEvent turns one System Log event into a Removal, or reports why it is
 // skipped. It serves Event Hook deliveries, the System Log API and exports.
 func ParseEvent(raw json.RawMessage) (Removal, *Skipped) {
 	trimmed := bytes.TrimSpace(raw)
@@ -329,7 +329,7 @@ func invalidField(ev event, err error) (Removal, *Skipped) {
 	return Removal{}, &Skipped{UUID: truncate(ev.UUID), Reason: ReasonInvalidField, Detail: describeJSONError(err)}
 }
 
-// classify turns a decoded event into a Removal, or says why it is skipped.
+// classify turns a decoded event into a Removal, or reports why it is skipped.
 func classify(ev event) (Removal, *Skipped) {
 	uuid := truncate(ev.UUID)
 	if ev.EventType != EventTypeMembershipRemove {

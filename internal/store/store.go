@@ -152,8 +152,8 @@ func Ping(ctx context.Context, client redis.UniversalClient, timeout time.Durati
 // WarnOnEviction logs a warning when Redis may evict keys under memory
 // pressure. Every key oktawatch writes has a TTL, so any volatile-* or
 // allkeys-* policy can silently drop a group's window, its cooldown or a
-// queued alert; only noeviction turns memory pressure into errors, which the
-// hook answers with 503 so Okta retries. Managed Redis often forbids CONFIG,
+// queued alert. Only noeviction turns memory pressure into errors, and the
+// hook responds to those with 503 so Okta retries. Managed Redis often forbids CONFIG,
 // in which case nothing is checked.
 func WarnOnEviction(ctx context.Context, client redis.UniversalClient, log *zap.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)

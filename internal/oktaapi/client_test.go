@@ -121,6 +121,22 @@ func TestClient_ForbiddenGivesPermissionHint(t *testing.T) {
 	}
 }
 
+func TestClient_ForbiddenLogsGiveReadHint(t *testing.T) {
+	okta := oktatest.New(t, testToken)
+	okta.InjectForbidden(1)
+	c := newTestClient(t, okta.URL, testToken)
+
+	_, err := c.Logs(context.Background(), FirstLogsURL(testStart, DefaultEventTypes(), 10))
+
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("error = %v, want *APIError", err)
+	}
+	if apiErr.Hint != HintLogsForbidden {
+		t.Errorf("hint = %q, want %q", apiErr.Hint, HintLogsForbidden)
+	}
+}
+
 func TestClient_RateLimitWaitsUntilReset(t *testing.T) {
 	okta := oktatest.New(t, testToken)
 	okta.InjectRateLimit(1, testStart.Add(7*time.Second))

@@ -14,6 +14,8 @@ const (
 	HintUnauthorized = "check " + tokenVariable + ": the token is invalid or expired"
 	HintForbidden    = "the token's admin lacks permission to manage event hooks " +
 		"(needs okta.eventHooks.manage or a super admin token)"
+	HintLogsForbidden = "the token's admin may not read the System Log " +
+		"(needs okta.logs.read or a read-only admin token)"
 	HintHookLimit   = "an org allows at most 25 event hooks: remove an unused one"
 	HintRateLimited = "Okta still returned 429 after several waits: try again in a minute"
 )
@@ -113,6 +115,8 @@ func hintFor(e *APIError) string {
 		return HintHookLimit
 	case e.Status == http.StatusUnauthorized:
 		return HintUnauthorized
+	case e.Status == http.StatusForbidden && strings.HasPrefix(e.Path, logsPath):
+		return HintLogsForbidden
 	case e.Status == http.StatusForbidden:
 		return HintForbidden
 	case e.Status == http.StatusTooManyRequests:

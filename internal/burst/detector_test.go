@@ -2,11 +2,13 @@ package burst
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/oktawatch/oktawatch/internal/alert"
+	"github.com/oktawatch/oktawatch/internal/okta"
 )
 
 func TestDetector_RedeliveredRemovalsCountOnce(t *testing.T) {
@@ -285,5 +287,20 @@ func TestDetector_LargeBurstBoundsItsSummary(t *testing.T) {
 	}
 	if a.Removals[0].EventID != "evt-00gN-0001" {
 		t.Errorf("first listed %s, want the oldest removal", a.Removals[0].EventID)
+	}
+}
+
+func TestDetector_ManyGroupsInOneDelivery(t *testing.T) {
+	b := newMiniredisBackend(t)
+	d := New(b.rdb, b.settings)
+	var batch []okta.Removal
+	for g := range 2*maxPipelineCalls + 10 {
+		batch = append(batch, series(fmt.Sprintf("00gMANY%05d", g), 1, 1, b.now(), 0)...)
+	}
+
+	res := record(t, d, batch...)
+
+	if res.Recorded != len(batch) {
+		t.Errorf("recorded %d of %d removals", res.Recorded, len(batch))
 	}
 }

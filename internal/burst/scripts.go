@@ -25,10 +25,30 @@ type scriptCall struct {
 	args   []any
 }
 
-// runScripts runs the calls in one pipeline with EVALSHA. Calls that fail
+// maxPipelineCalls bounds the script calls sent in one pipeline. A delivery
+// touching more groups is sent in several round trips, so a huge one makes
+// progress within the Redis write timeout instead of failing as a whole.
+const maxPipelineCalls = 1000
+
+// runScripts runs the calls with EVALSHA, in pipelines of at most
+// maxPipelineCalls. It stops at the first failed chunk; the calls before it
+// have taken effect.
+func runScripts(ctx context.Context, rdb redis.UniversalClient, calls []scriptCall) ([]any, error) {
+	replies := make([]any, 0, len(calls))
+	for start := 0; start < len(calls); start += maxPipelineCalls {
+		chunk, err := runPipeline(ctx, rdb, calls[start:min(start+maxPipelineCalls, len(calls))])
+		if err != nil {
+			return nil, err
+		}
+		replies = append(replies, chunk...)
+	}
+	return replies, nil
+}
+
+// runPipeline runs the calls in one pipeline with EVALSHA. Calls that fail
 // with NOSCRIPT (after SCRIPT FLUSH, a restart or a failover) did not run, so
 // they are sent again with EVAL, which also caches the script.
-func runScripts(ctx context.Context, rdb redis.UniversalClient, calls []scriptCall) ([]any, error) {
+func runPipeline(ctx context.Context, rdb redis.UniversalClient, calls []scriptCall) ([]any, error) {
 	replies := make([]any, len(calls))
 	if len(calls) == 0 {
 		return replies, nil

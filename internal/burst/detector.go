@@ -118,6 +118,12 @@ func (d *Detector) Record(ctx context.Context, removals []okta.Removal, source a
 	}
 
 	replies, err := runScripts(ctx, d.rdb, calls)
+	var callErr *callError
+	if errors.As(err, &callErr) {
+		gid := order[callErr.index]
+		return Result{}, fmt.Errorf("record removals of group %q: %w; a key of this group holds data oktawatch did not write, "+
+			"so check the keys matching %s* and delete them if nothing else owns them", gid, err, keysFor(gid).prefix())
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("record removals: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -302,5 +303,23 @@ func TestDetector_ManyGroupsInOneDelivery(t *testing.T) {
 
 	if res.Recorded != len(batch) {
 		t.Errorf("recorded %d of %d removals", res.Recorded, len(batch))
+	}
+}
+
+func TestDetector_CorruptedGroupKeyNamesTheGroup(t *testing.T) {
+	b := newMiniredisBackend(t)
+	d := New(b.rdb, b.settings)
+	if err := b.rdb.Set(context.Background(), keysFor("00gBROKEN").removals, "not a sorted set", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	batch := append(series("00gFINE", 1, 1, b.now(), 0), series("00gBROKEN", 1, 1, b.now(), 0)...)
+
+	_, err := d.Record(context.Background(), batch, alert.SourceHook)
+
+	if err == nil || !strings.Contains(err.Error(), `"00gBROKEN"`) || !strings.Contains(err.Error(), "WRONGTYPE") {
+		t.Errorf("err = %v, want WRONGTYPE naming group 00gBROKEN", err)
+	}
+	if n := b.rdb.ZCard(context.Background(), keysFor("00gFINE").removals).Val(); n != 1 {
+		t.Errorf("the other group's removal was not recorded: ZCARD %d", n)
 	}
 }

@@ -3,6 +3,7 @@ package burst
 import (
 	"fmt"
 	"hash/fnv"
+	"strings"
 )
 
 // Shards is the number of alert streams. Each group belongs to one shard, and
@@ -40,6 +41,11 @@ func ScheduleKey(shard int) string { return shardTag(shard) + ":followups" }
 type groupKeys struct {
 	removals, details, reported, cooldown, state, pending string
 	stream, schedule                                      string
+}
+
+// prefix returns the start shared by the group's own keys.
+func (k groupKeys) prefix() string {
+	return strings.TrimSuffix(k.removals, "removals")
 }
 
 func keysFor(groupID string) groupKeys {

@@ -37,6 +37,10 @@ func runScripts(ctx context.Context, rdb redis.UniversalClient, calls []scriptCa
 	replies := make([]any, 0, len(calls))
 	for start := 0; start < len(calls); start += maxPipelineCalls {
 		chunk, err := runPipeline(ctx, rdb, calls[start:min(start+maxPipelineCalls, len(calls))])
+		var callErr *callError
+		if errors.As(err, &callErr) {
+			callErr.index += start
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -69,7 +73,7 @@ func runPipeline(ctx context.Context, rdb redis.UniversalClient, calls []scriptC
 		case isNoScript(err):
 			retry = append(retry, i)
 		default:
-			return nil, err
+			return nil, wrapCallError(i, err)
 		}
 	}
 	if len(retry) == 0 {
@@ -83,11 +87,31 @@ func runPipeline(ctx context.Context, rdb redis.UniversalClient, calls []scriptC
 	_, _ = pipe.Exec(ctx)
 	for _, i := range retry {
 		if err := cmds[i].Err(); err != nil {
-			return nil, err
+			return nil, wrapCallError(i, err)
 		}
 		replies[i] = cmds[i].Val()
 	}
 	return replies, nil
+}
+
+// callError is an error Redis returned for one script call, such as
+// WRONGTYPE when a key holds data the scripts did not write.
+type callError struct {
+	index int
+	err   error
+}
+
+func (e *callError) Error() string { return e.err.Error() }
+func (e *callError) Unwrap() error { return e.err }
+
+// wrapCallError marks errors that Redis returned for the call itself, as
+// opposed to connection errors that fail the whole pipeline.
+func wrapCallError(i int, err error) error {
+	var rerr redis.Error
+	if errors.As(err, &rerr) && !errors.Is(err, context.DeadlineExceeded) {
+		return &callError{index: i, err: err}
+	}
+	return err
 }
 
 func isNoScript(err error) bool {

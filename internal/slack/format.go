@@ -20,6 +20,18 @@ func escapeText(s string) string {
 
 var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
+// mrkdwnMarkers are the characters that start or end formatting in Slack's
+// mrkdwn: bold, italic, strikethrough and code.
+const mrkdwnMarkers = "*_~`"
+
+const zeroWidthSpace = "\u200b"
+
+// isBidiControl reports the Unicode bidirectional embedding, override and
+// isolate controls.
+func isBidiControl(r rune) bool {
+	return (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') || r == '\u200e' || r == '\u200f'
+}
+
 // inlineText prepares one Okta-supplied value for a message: control
 // characters such as line breaks become spaces, so that a value cannot start
 // a new list line, and the result is escaped and cut to at most maxLength
@@ -36,7 +48,16 @@ func inlineText(s string, maxLength int) string {
 		if unicode.IsControl(r) {
 			r = ' '
 		}
+		if isBidiControl(r) {
+			continue // would let a name render in another order than it is stored
+		}
 		unit := escapeText(string(r))
+		if strings.ContainsRune(mrkdwnMarkers, r) {
+			// A zero-width space after a formatting marker keeps Slack from
+			// pairing it with another one, so a name cannot turn the rest of
+			// a line bold, struck through or into code.
+			unit += zeroWidthSpace
+		}
 		unitLength := utf8.RuneCountInString(unit)
 		if length+unitLength > maxLength {
 			return cutEscaped(b.String(), maxLength)

@@ -312,3 +312,22 @@ func TestBuildMessageStaysWithinSlackLimits(t *testing.T) {
 		})
 	}
 }
+
+func TestBuildMessageNeutralisesFormattingAndBidi(t *testing.T) {
+	a := burstAlert()
+	a.GroupName = "*bold* _it_ ~x~ `code` \u202eexe.txt"
+
+	body := render(t, slack.BuildMessage(a, "")).body()
+
+	if strings.Contains(body, "\u202e") {
+		t.Error("message keeps a right-to-left override from Okta")
+	}
+	for _, marker := range []string{"*bold*", "_it_", "~x~", "`code`"} {
+		if strings.Contains(body, marker) {
+			t.Errorf("message keeps the formatting %q from Okta intact", marker)
+		}
+	}
+	if !strings.Contains(body, "*\u200bbold*\u200b") {
+		t.Errorf("markers are not followed by a zero-width space: %s", body)
+	}
+}

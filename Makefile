@@ -7,9 +7,9 @@ GO ?= go
 run: build
 	@. ./scripts/dev-defaults.sh && exec ./bin/oktawatch serve
 
-## simulate: post a burst of 5 removals to the service started by `make run`
+## simulate: post a burst of 5 removals to the service started by `make run`; ARGS adds flags, such as ARGS="--group-id 00gOTHER"
 simulate: build
-	@. ./scripts/dev-defaults.sh && exec ./bin/oktawatch simulate --count 5
+	@. ./scripts/dev-defaults.sh && exec ./bin/oktawatch simulate --count 5 $(ARGS)
 
 ## test: run every test (tests that need redis-server skip without it, except under CI=true)
 test:

@@ -75,9 +75,10 @@ func New(cfg Config, recorder Recorder, observer Observer, log *zap.Logger) *Han
 
 // Register adds the endpoint's routes to e.
 func (h *Handler) Register(e *echo.Echo) {
-	g := e.Group(Path, h.authenticate)
-	g.GET("", h.verify)
-	g.POST("", h.deliver)
+	// Per-route middleware, not a group: a group answers every other method
+	// with 404, where 405 is right.
+	e.GET(Path, h.verify, h.authenticate)
+	e.POST(Path, h.deliver, h.authenticate)
 }
 
 // authenticate compares the configured header with the secret in constant

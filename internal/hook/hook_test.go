@@ -217,6 +217,16 @@ func (zeroReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
+func TestHook_OtherMethodsGet405(t *testing.T) {
+	f := newFixture(t, 1<<20)
+	for _, method := range []string{http.MethodPut, http.MethodDelete, http.MethodPatch} {
+		resp, _ := f.do(t, method, nil, map[string]string{"Authorization": testSecret})
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("%s: status %d, want 405", method, resp.StatusCode)
+		}
+	}
+}
+
 func TestDeliver_RedisDownAnswers503(t *testing.T) {
 	f := newFixture(t, 1<<20)
 	f.mr.Close()

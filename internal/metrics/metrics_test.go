@@ -144,7 +144,7 @@ func TestMetrics_UnknownMethodsShareOneLabel(t *testing.T) {
 # HELP oktawatch_hook_requests_total Requests to the Okta hook path, by method and HTTP status code.
 # TYPE oktawatch_hook_requests_total counter
 oktawatch_hook_requests_total{code="401",method="GET"} 1
-oktawatch_hook_requests_total{code="401",method="other"} 3
+oktawatch_hook_requests_total{code="405",method="other"} 3
 `
 	if err := testutil.GatherAndCompare(f.reg, strings.NewReader(want), "oktawatch_hook_requests_total"); err != nil {
 		t.Error(err)

@@ -97,7 +97,8 @@ type Result struct {
 	// Future counts removals published more than MaxClockSkew after Redis
 	// time, which are not counted.
 	Future int
-	// New holds the uuids recorded for the first time.
+	// New holds the removals recorded for the first time, keyed by newKey
+	// of group id and uuid; use IsNew to look one up.
 	New    map[string]bool
 	Alerts []Enqueued
 }
@@ -186,13 +187,21 @@ func (r *Result) add(groupID string, reply any) error {
 			r.New = make(map[string]bool)
 		}
 		s, _ := id.(string)
-		r.New[s] = true
+		r.New[newKey(groupID, s)] = true
 	}
 	if id, _ := fields[3].(string); id != "" {
 		r.Alerts = append(r.Alerts, Enqueued{GroupID: groupID, Shard: ShardOf(groupID), EntryID: id, Count: nums[3]})
 	}
 	return nil
 }
+
+// IsNew reports whether the removal with this group id and uuid was
+// recorded for the first time.
+func (r Result) IsNew(groupID, uuid string) bool {
+	return r.New[newKey(groupID, uuid)]
+}
+
+func newKey(groupID, uuid string) string { return groupID + "\x00" + uuid }
 
 func groupByID(removals []okta.Removal) (map[string][]okta.Removal, []string) {
 	groups := make(map[string][]okta.Removal)

@@ -121,9 +121,9 @@ func describeParseError(err error) error {
 	}
 	format := map[string]string{
 		"time.Duration": "a duration such as 30s, 5m or 1h30m",
-		"int":      "a whole number",
-		"int64":    "a whole number",
-		"bool":     "true or false",
+		"int":           "a whole number",
+		"int64":         "a whole number",
+		"bool":          "true or false",
 	}[pe.TypeName]
 	if format == "" {
 		format = "a value of type " + pe.TypeName

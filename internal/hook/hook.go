@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -59,7 +60,15 @@ type Handler struct {
 	// rejections throttles the warning for failed authentication, which
 	// anyone who can reach the endpoint can trigger at will.
 	rejections *logging.Throttle
+	// bodyBytes is the body size reserved by deliveries under way; it
+	// bounds the memory that many large deliveries at once can take.
+	bodyBytes      atomic.Int64
+	bodyBytesLimit int64
 }
+
+// minBodyBytesInFlight is the smallest budget for the bodies of deliveries
+// under way; the budget is at least four maximum-size bodies.
+const minBodyBytesInFlight = 64 << 20
 
 // New returns a Handler. observer may be nil.
 func New(cfg Config, recorder Recorder, observer Observer, log *zap.Logger) *Handler {
@@ -70,6 +79,8 @@ func New(cfg Config, recorder Recorder, observer Observer, log *zap.Logger) *Han
 		observer:   observer,
 		log:        log,
 		rejections: logging.NewThrottle(10 * time.Second),
+
+		bodyBytesLimit: max(minBodyBytesInFlight, 4*cfg.MaxBodyBytes),
 	}
 }
 
@@ -128,6 +139,12 @@ func (h *Handler) verify(c echo.Context) error {
 // as Redis has them: alerts go through the queue, so nothing here waits for
 // Slack.
 func (h *Handler) deliver(c echo.Context) error {
+	release, err := h.reserveBody(c.Request())
+	if err != nil {
+		return err
+	}
+	defer release()
+
 	body, err := h.readBody(c)
 	if err != nil {
 		return err
@@ -175,6 +192,25 @@ func (h *Handler) readBody(c echo.Context) ([]byte, error) {
 	return body, nil
 }
 
+// reserveBody counts the request's body, by its declared length or the
+// maximum when it is streamed, against the budget for deliveries under way,
+// and answers 503 when the budget is spent, so Okta retries later.
+func (h *Handler) reserveBody(req *http.Request) (func(), error) {
+	size := req.ContentLength
+	if size < 0 || size > h.cfg.MaxBodyBytes {
+		size = h.cfg.MaxBodyBytes
+	}
+	if h.bodyBytes.Add(size) > h.bodyBytesLimit {
+		h.bodyBytes.Add(-size)
+		if ok, suppressed := h.rejections.Allow("busy"); ok {
+			h.log.Warn("rejected delivery: too many large deliveries under way",
+				zap.Int64("budget_bytes", h.bodyBytesLimit), zap.Int("similar_lines_suppressed", suppressed))
+		}
+		return nil, echo.NewHTTPError(http.StatusServiceUnavailable, "too many large deliveries under way; retry later")
+	}
+	return func() { h.bodyBytes.Add(-size) }, nil
+}
+
 func tooLarge(limit int64) error {
 	return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
 		"request body exceeds the limit of "+formatBytes(limit)+" set by OKTAWATCH_MAX_BODY_BYTES")
@@ -205,10 +241,13 @@ func (h *Handler) logSkipped(d okta.Delivery) {
 }
 
 func (h *Handler) logRecorded(d okta.Delivery, res burst.Result) {
+	logged := make(map[string]bool, len(res.New))
 	for _, r := range d.Removals {
-		if !res.New[r.EventID] {
-			continue
+		key := r.GroupID + "\x00" + r.EventID
+		if !res.IsNew(r.GroupID, r.EventID) || logged[key] {
+			continue // recorded before, or repeated within this delivery
 		}
+		logged[key] = true
 		h.log.Info("removal recorded", zap.String("event_uuid", r.EventID), zap.String("group_id", r.GroupID),
 			zap.String("group_name", r.GroupName), zap.String("user_id", r.UserID), zap.String("user_login", r.UserLogin),
 			zap.String("actor_id", r.Actor.ID), zap.String("actor_login", r.Actor.Login), zap.Time("published", r.Published))

@@ -241,3 +241,41 @@ func TestDeliver_RedisDownAnswers503(t *testing.T) {
 		t.Error("want one error log for the failed write")
 	}
 }
+
+func TestDeliver_RepeatedEventLogsOnce(t *testing.T) {
+	f := newFixture(t, 1<<20)
+	single := fixtureBody(t, "single-removal.json")
+	start := strings.Index(single, `"events": [`) + len(`"events": [`)
+	end := strings.LastIndex(single, "]")
+	event := single[start:end]
+	body := single[:start] + event + "," + event + "," + event + single[end:]
+
+	resp, _ := f.do(t, http.MethodPost, strings.NewReader(body), map[string]string{"Authorization": testSecret})
+
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if n := f.logs.FilterMessage("removal recorded").Len(); n != 1 {
+		t.Errorf("%d 'removal recorded' lines for one event sent three times, want 1", n)
+	}
+}
+
+func TestDeliver_BodyBudgetSpentAnswers503(t *testing.T) {
+	h := New(Config{AuthHeader: "Authorization", AuthSecret: testSecret, MaxBodyBytes: 1 << 20}, nil, nil, zap.NewNop())
+	e := echo.New()
+	e.HTTPErrorHandler = ErrorHandler(zap.NewNop())
+	h.Register(e)
+	h.bodyBytes.Store(h.bodyBytesLimit) // as if deliveries under way held the whole budget
+
+	req := httptest.NewRequest(http.MethodPost, Path, strings.NewReader(`{"data":{"events":[]}}`))
+	req.Header.Set("Authorization", testSecret)
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("status %d, want 503", rec.Code)
+	}
+	if got := h.bodyBytes.Load(); got != h.bodyBytesLimit {
+		t.Errorf("budget in use %d after the rejection, want it unchanged at %d", got, h.bodyBytesLimit)
+	}
+}

@@ -157,14 +157,10 @@ func jsonKind(tok json.Token) string {
 // ParseDelivery decodes an Event Hook request body. It returns an error
 // wrapping ErrMalformed only when the body as a whole is unusable. A bad
 // event is counted in SkippedByReason, and the other events are still
-// returned. Large bodies are decoded one event at a time, so memory stays
-// bounded by the removals found, whatever the number of events.
+// returned. Events are decoded one at a time, so memory stays bounded by the
+// removals found, whatever the number of events. Object keys match exactly
+// and may not repeat, so no two readers of a body can see different events.
 func ParseDelivery(body []byte) (Delivery, error) {
-	if len(body) <= maxOnePassBytes {
-		if d, ok := parseInOnePass(body); ok {
-			return d, nil
-		}
-	}
 	d := Delivery{SkippedByReason: map[SkipReason]int{}}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	foundEvents, err := d.decodeEnvelope(dec)
@@ -178,32 +174,6 @@ func ParseDelivery(body []byte) (Delivery, error) {
 		return Delivery{}, fmt.Errorf("%w: missing data.events", ErrMalformed)
 	}
 	return d, nil
-}
-
-// maxOnePassBytes is the largest body decoded in one pass into a slice of
-// all its events: faster, but its memory grows with the number of events,
-// which for this size stays below about 40 MB even for two-byte events.
-const maxOnePassBytes = 256 << 10
-
-type typedEnvelope struct {
-	EventID string `json:"eventId"`
-	Data    *struct {
-		Events []event `json:"events"`
-	} `json:"data"`
-}
-
-// parseInOnePass decodes a well-formed delivery. It reports false for any
-// error, and the caller decodes event by event to isolate the bad event.
-func parseInOnePass(body []byte) (Delivery, bool) {
-	var typed typedEnvelope
-	if err := json.Unmarshal(body, &typed); err != nil || typed.Data == nil {
-		return Delivery{}, false
-	}
-	d := Delivery{EventID: truncate(typed.EventID), Events: len(typed.Data.Events), SkippedByReason: map[SkipReason]int{}}
-	for _, ev := range typed.Data.Events {
-		d.add(classify(ev))
-	}
-	return d, true
 }
 
 func (d *Delivery) decodeEnvelope(dec *json.Decoder) (bool, error) {
@@ -236,12 +206,18 @@ func decodeObject(dec *json.Decoder, field func(key string) (bool, error)) (bool
 		return false, err
 	}
 	found := false
+	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
 			return false, err
 		}
-		ok, err := field(tok.(string))
+		key := tok.(string)
+		if seen[key] {
+			return false, fmt.Errorf("key %q appears twice", truncate(key))
+		}
+		seen[key] = true
+		ok, err := field(key)
 		if err != nil {
 			return false, err
 		}

@@ -8,7 +8,7 @@ import (
 )
 
 func TestParseDelivery_ManyJunkEventsKeepCountsNotDetails(t *testing.T) {
-	const n = 300_000 // a body over the one-pass size, so events are decoded one by one
+	const n = 300_000
 	body := `{"data":{"events":[` + strings.Repeat(`0,`, n-1) + `0]}}`
 
 	d, err := ParseDelivery([]byte(body))
@@ -30,7 +30,7 @@ func TestParseDelivery_LargeBodyIsolatesBadEvent(t *testing.T) {
 	end := strings.LastIndex(good, "]")
 	event := strings.TrimSpace(good[start:end])
 	var events []string
-	for i := 0; len(strings.Join(events, ",")) < 2*maxOnePassBytes; i++ {
+	for i := 0; len(strings.Join(events, ",")) < 512<<10; i++ {
 		events = append(events, strings.Replace(event, "7e2b9c40-4789-11f0-9a1b-3f6c2d8e1a57", "uuid-"+string(rune('a'+i%26))+strings.Repeat("x", i%7), 1))
 	}
 	events = append(events, `{"uuid":"bad-one","eventType":"group.user_membership.remove","target":"oops"}`)
@@ -71,5 +71,22 @@ func TestParseDelivery_TrailingDataIsMalformed(t *testing.T) {
 		if _, err := ParseDelivery(big.Bytes()); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%q: err = %v, want ErrMalformed", body, err)
 		}
+	}
+}
+
+func TestParseDelivery_EnvelopeIsStrict(t *testing.T) {
+	event := `{"uuid":"e1","published":"2025-06-12T14:03:19Z","eventType":"group.user_membership.remove","target":[{"id":"00uU","type":"User"},{"id":"00gG","type":"UserGroup"}]}`
+	cases := map[string]string{
+		"repeated events":      `{"data":{"events":[` + event + `],"events":[]}}`,
+		"repeated data":        `{"data":{"events":[]},"data":{"events":[` + event + `]}}`,
+		"null events":          `{"data":{"events":null}}`,
+		"keys in another case": `{"DATA":{"Events":[` + event + `]}}`,
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			if _, err := ParseDelivery([]byte(body)); !errors.Is(err, ErrMalformed) {
+				t.Errorf("err = %v, want ErrMalformed", err)
+			}
+		})
 	}
 }

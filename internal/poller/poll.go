@@ -239,7 +239,8 @@ func (p *Poller) count(removals []okta.Removal, result burst.Result, res *pollRe
 
 	logged := make(map[string]bool, min(len(result.New), maxLoggedPerPage))
 	for _, r := range removals {
-		if !result.New[r.EventID] || logged[r.EventID] {
+		key := r.GroupID + "\x00" + r.EventID
+		if !result.IsNew(r.GroupID, r.EventID) || logged[key] {
 			continue // recorded before, or a duplicate within the page
 		}
 		if len(logged) == maxLoggedPerPage {
@@ -247,7 +248,7 @@ func (p *Poller) count(removals []okta.Removal, result burst.Result, res *pollRe
 				zap.Int("count", len(result.New)-len(logged)))
 			break
 		}
-		logged[r.EventID] = true
+		logged[key] = true
 		p.log.Info("removal missed by the event hook", zap.String("event_uuid", r.EventID),
 			zap.String("group_id", r.GroupID), zap.String("group_name", r.GroupName),
 			zap.String("user_id", r.UserID), zap.Time("published", r.Published))

@@ -29,7 +29,8 @@ const zeroWidthSpace = "\u200b"
 // isBidiControl reports the Unicode bidirectional embedding, override and
 // isolate controls.
 func isBidiControl(r rune) bool {
-	return (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') || r == '\u200e' || r == '\u200f'
+	return (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') ||
+		r == '\u200e' || r == '\u200f' || r == '\u061c'
 }
 
 // inlineText prepares one Okta-supplied value for a message: control

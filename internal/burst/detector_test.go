@@ -323,3 +323,49 @@ func TestDetector_CorruptedGroupKeyNamesTheGroup(t *testing.T) {
 		t.Errorf("the other group's removal was not recorded: ZCARD %d", n)
 	}
 }
+
+func TestDetector_BatchLongerThanWindowReportsEveryRemoval(t *testing.T) {
+	b := newMiniredisBackend(t)
+	d := New(b.rdb, b.settings)
+	start := b.now().Add(-time.Hour)
+
+	// A System Log page of ten removals a minute apart: the first six fit in
+	// one 5-minute window, the other four follow.
+	res, err := d.Record(context.Background(), series("00gPAGE", 1, 10, start, time.Minute), alert.SourceSystemLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.advance(b.settings.Cooldown + time.Millisecond)
+	followUps := runFollowUps(t, d)
+
+	if len(res.Alerts) != 1 || len(followUps) != 1 {
+		t.Fatalf("alerts %d follow-ups %d, want 1 and 1", len(res.Alerts), len(followUps))
+	}
+	alerts := streamAlerts(t, b.rdb)
+	if alerts[0].Count+alerts[1].Count != 10 || alerts[1].Total != 10 {
+		t.Errorf("alert %d + follow-up %d (total %d), want all 10 removals reported", alerts[0].Count, alerts[1].Count, alerts[1].Total)
+	}
+	if alerts[1].Source != alert.SourceSystemLog {
+		t.Errorf("follow-up source %q, want the burst's source", alerts[1].Source)
+	}
+}
+
+func TestDetector_PendingDetailsSurvivePruning(t *testing.T) {
+	b := newMiniredisBackend(t)
+	d := New(b.rdb, b.settings)
+	record(t, d, series("00gPEND", 1, 5, b.now(), time.Second)...)
+
+	// A late removal during the cooldown, just inside the maximum age, then
+	// another removal after it has aged out of the kept range.
+	late := removal("00gPEND", 50, b.now().Add(-b.settings.MaxEventAge+time.Minute))
+	record(t, d, late)
+	b.advance(b.settings.Window + 2*time.Minute)
+	record(t, d, removal("00gPEND", 51, b.now()))
+	b.advance(b.settings.Cooldown)
+	runFollowUps(t, d)
+
+	f := streamAlerts(t, b.rdb)[1]
+	if f.Count != 2 || len(f.Removals) != 2 || f.Omitted != 0 {
+		t.Errorf("follow-up count %d listed %d omitted %d, want both removals listed", f.Count, len(f.Removals), f.Omitted)
+	}
+}

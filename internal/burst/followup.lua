@@ -26,7 +26,9 @@ local flat = redis.call('ZRANGE', KEYS[3], 0, -1, 'WITHSCORES')
 redis.call('DEL', KEYS[3])
 if #flat == 0 then
   redis.call('ZREM', KEYS[1], groupID)
-  redis.call('DEL', KEYS[2])
+  -- The cooldown key expires at this same millisecond; deleting it keeps a
+  -- burst recorded in that millisecond from finding it still set.
+  redis.call('DEL', KEYS[2], KEYS[6])
   return ''
 end
 
@@ -58,8 +60,9 @@ redis.call('PEXPIRE', KEYS[2], retention + cooldown)
 if redis.call('EXISTS', KEYS[7]) == 0 then
   redis.call('XGROUP', 'CREATE', KEYS[7], consumerGroup, '0', 'MKSTREAM')
 end
+local source = redis.call('HGET', KEYS[2], 'source') or ARGV[9]
 local entryID = redis.call('XADD', KEYS[7], '*',
-  'kind', 'followup', 'source', ARGV[9], 'group_id', groupID, 'group_name', groupName,
+  'kind', 'followup', 'source', source, 'group_id', groupID, 'group_name', groupName,
   'count', count, 'total', total, 'first', first, 'last', last,
   'detected', now, 'threshold', ARGV[7], 'window', ARGV[8],
   'removals', listed, 'omitted', omitted, 'actors', actorsJSON, 'actors_counted', actorsCounted)

@@ -34,7 +34,12 @@ local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. keepFrom)
 if #expired > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. keepFrom)
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. keepFrom)
-  chunked('HDEL', KEYS[2], expired)
+  -- Removals waiting for a follow-up keep their details until it has run.
+  local unused = {}
+  for _, id in ipairs(expired) do
+    if not redis.call('ZSCORE', KEYS[6], id) then unused[#unused + 1] = id end
+  end
+  chunked('HDEL', KEYS[2], unused)
 end
 
 local added, duplicates, tooOld, future = 0, 0, 0, 0
@@ -123,9 +128,25 @@ for k = bestI, bestJ do
 end
 chunked('ZADD', KEYS[3], reported)
 redis.call('PEXPIRE', KEYS[3], retention)
+
+-- New removals outside the alerted window, such as the rest of a System Log
+-- page that spans more than one window, go to the follow-up so that every
+-- removal is reported once.
+local inWindow, rest = {}, {}
+for k = bestI, bestJ do inWindow[ids[k]] = true end
+for k = 1, #ids do
+  if newIDs[ids[k]] and not inWindow[ids[k]] then
+    rest[#rest + 1] = scores[k]
+    rest[#rest + 1] = ids[k]
+  end
+end
+if #rest > 0 then
+  chunked('ZADD', KEYS[6], rest)
+  redis.call('PEXPIRE', KEYS[6], retention + cooldown)
+end
 local listed, omitted, actorsJSON, actorsCounted, lastName = summarize(KEYS[2], ids, bestI, bestJ, maxListed)
 
-redis.call('HSET', KEYS[5], 'total', bestCount, 'started', now, 'group_name', lastName)
+redis.call('HSET', KEYS[5], 'total', bestCount, 'started', now, 'group_name', lastName, 'source', source)
 redis.call('PEXPIRE', KEYS[5], retention + cooldown)
 redis.call('ZADD', KEYS[8], now + cooldown, groupID)
 redis.call('PEXPIRE', KEYS[8], retention + cooldown)

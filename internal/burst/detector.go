@@ -122,6 +122,9 @@ func (d *Detector) Record(ctx context.Context, removals []okta.Removal, source a
 	var callErr *callError
 	if errors.As(err, &callErr) {
 		gid := order[callErr.index]
+		if !strings.HasPrefix(callErr.Error(), "WRONGTYPE") {
+			return Result{}, fmt.Errorf("record removals of group %q: %w", gid, err)
+		}
 		return Result{}, fmt.Errorf("record removals of group %q: %w; a key of this group holds data oktawatch did not write, "+
 			"so check the keys matching %s* and delete them if nothing else owns them", gid, err, keysFor(gid).prefix())
 	}

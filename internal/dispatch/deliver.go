@@ -57,8 +57,20 @@ func (d *Dispatcher) deliver(ctx context.Context, shard int, msg redis.XMessage)
 		if err := d.waitForSendSlot(ctx); err != nil {
 			return
 		}
+		owned, err := d.stillOwned(ctx, shard, msg.ID)
+		switch {
+		case err != nil:
+			log.Warn("could not confirm ownership of the alert before sending; retrying", zap.Error(err))
+			if timeutil.Sleep(ctx, bo.NextBackOff()) != nil {
+				return
+			}
+			continue
+		case !owned:
+			log.Warn("alert taken over by another replica before sending; leaving it to that replica")
+			return
+		}
 
-		err := d.notifier.Notify(ctx, a)
+		err = d.notifier.Notify(ctx, a)
 		if err == nil {
 			d.succeed(shard, msg, a, log, attempt)
 			return

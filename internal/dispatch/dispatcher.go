@@ -170,9 +170,7 @@ func (d *Dispatcher) Run(ctx, drainCtx context.Context) {
 			d.poll(ctx)
 		}
 	}
-	d.drain(drainCtx)
-	stopRenew()
-	<-renewDone
+	d.drain(drainCtx, func() { stopRenew(); <-renewDone })
 }
 
 // renewLoop renews claims on its own schedule, so that a slow read or poll
@@ -216,12 +214,16 @@ func allShards() []int {
 // drain waits for deliveries under way until drainCtx ends, then cancels
 // them. Their entries stay pending and are marked idle, so the next replica
 // claims them at once.
-func (d *Dispatcher) drain(drainCtx context.Context) {
+func (d *Dispatcher) drain(drainCtx context.Context, stopRenewing func()) {
 	done := make(chan struct{})
 	go func() { d.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		stopRenewing()
 	case <-drainCtx.Done():
+		// Renewal stops first, or its next tick would reset the idle time
+		// that hands the alerts over at once.
+		stopRenewing()
 		handed := d.handBack()
 		<-done
 		d.log.Info("handed undelivered alerts back to the queue", zap.Int("count", handed))

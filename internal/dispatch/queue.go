@@ -41,7 +41,7 @@ func (d *Dispatcher) read(ctx context.Context, shards []int) {
 			if ctx.Err() == nil {
 				d.pollError("failed to read alert stream", err, zap.Int("shard", shards[i]))
 			}
-			return
+			continue // the other shards' entries are this replica's now
 		}
 		for _, s := range streams {
 			for _, msg := range s.Messages {
@@ -49,6 +49,19 @@ func (d *Dispatcher) read(ctx context.Context, shards []int) {
 			}
 		}
 	}
+}
+
+// stillOwned renews this replica's claim on one entry and reports whether it
+// still owns it. A replica cut off from Redis for longer than the claim
+// timeout may have lost the entry to another replica, so it checks right
+// before each send; the renewal gives it a full claim timeout for the send.
+func (d *Dispatcher) stillOwned(ctx context.Context, shard int, id string) (bool, error) {
+	lost, err := heartbeatScript.Run(ctx, d.rdb, []string{burst.StreamKey(shard)},
+		burst.ConsumerGroup, d.consumer, id).StringSlice()
+	if err != nil {
+		return false, err
+	}
+	return len(lost) == 0, nil
 }
 
 // free returns how many more alerts this replica may take. MaxInFlight is
@@ -87,7 +100,7 @@ func (d *Dispatcher) claimStale(ctx context.Context) {
 			if ctx.Err() == nil {
 				d.pollError("failed to claim stale alerts", err, zap.Int("shard", shard))
 			}
-			return
+			continue
 		}
 		for _, msg := range msgs {
 			d.log.Warn("took over alert from an unresponsive replica", zap.Int("shard", shard), zap.String("alert_entry", msg.ID))

@@ -140,6 +140,9 @@ func New(rdb redis.UniversalClient, n Notifier, f FollowUps, o Observer, cfg Con
 	}
 }
 
+// InFlight returns how many alerts this replica is delivering now.
+func (d *Dispatcher) InFlight() int { return int(d.inFlight.Load()) }
+
 // Kick asks the dispatcher to read a shard now rather than at the next poll,
 // so an alert queued by this replica is sent without delay.
 func (d *Dispatcher) Kick(shard int) {

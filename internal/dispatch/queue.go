@@ -58,6 +58,9 @@ func (d *Dispatcher) read(ctx context.Context, shards []int) {
 func (d *Dispatcher) stillOwned(ctx context.Context, shard int, id string) (bool, error) {
 	lost, err := heartbeatScript.Run(ctx, d.rdb, []string{burst.StreamKey(shard)},
 		burst.ConsumerGroup, d.consumer, id).StringSlice()
+	if isNoGroup(err) {
+		return false, nil // another replica delivered it and the emptied stream was deleted
+	}
 	if err != nil {
 		return false, err
 	}
@@ -122,6 +125,9 @@ func (d *Dispatcher) renewClaims(ctx context.Context) {
 	for shard, ids := range byShard {
 		args := append([]any{burst.ConsumerGroup, d.consumer}, ids...)
 		lost, err := heartbeatScript.Run(ctx, d.rdb, []string{burst.StreamKey(shard)}, args...).StringSlice()
+		if isNoGroup(err) {
+			lost, err = stringsOf(ids), nil // the stream is gone, so every entry was delivered elsewhere
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				d.pollError("failed to renew alert claims", err, zap.Int("shard", shard))
@@ -133,6 +139,15 @@ func (d *Dispatcher) renewClaims(ctx context.Context) {
 			d.cancel(entryRef{shard: shard, id: id})
 		}
 	}
+}
+
+func stringsOf(values []any) []string {
+	out := make([]string, 0, len(values))
+	for _, v := range values {
+		s, _ := v.(string)
+		out = append(out, s)
+	}
+	return out
 }
 
 func (d *Dispatcher) cancel(ref entryRef) {

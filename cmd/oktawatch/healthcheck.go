@@ -10,7 +10,7 @@ import (
 )
 
 // healthcheck lets a container image without a shell or curl check the
-// service: it exits 0 only when url answers 200.
+// service: it exits 0 only when url responds with 200.
 func healthcheck(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -31,7 +31,7 @@ func healthcheck(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("health check failed: %s answered %s", *url, resp.Status)
+		return fmt.Errorf("health check failed: %s responded %s", *url, resp.Status)
 	}
 	return nil
 }

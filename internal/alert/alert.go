@@ -8,7 +8,7 @@ import (
 	"github.com/oktawatch/oktawatch/internal/okta"
 )
 
-// Kind tells a first burst alert from a follow-up about the same burst.
+// Kind distinguishes a first burst alert from a follow-up about the same burst.
 type Kind string
 
 const (
@@ -54,8 +54,8 @@ type Alert struct {
 	First time.Time `json:"first"`
 	Last  time.Time `json:"last"`
 
-	// Removals lists reported removals, oldest first. It may hold fewer than
-	// Count entries; Omitted says how many were left out.
+	// Removals lists reported removals, oldest first. It may contain fewer
+	// than Count entries, and Omitted is the number left out.
 	Removals []okta.Removal `json:"removals"`
 	Omitted  int            `json:"omitted"`
 	// Actors counts removals per actor, most first, over the newest
@@ -81,8 +81,8 @@ func (a Alert) Delay() time.Duration {
 }
 
 // Late reports whether a first burst alert was found by the System Log poller
-// or more than one window after its latest removal, so the message must say it
-// arrived late. Follow-ups are late by design and never count as late.
+// or more than one window after its latest removal, so the message must state that
+// it arrived late. Follow-ups are late by design and never count as late.
 func (a Alert) Late() bool {
 	if a.Kind != KindBurst {
 		return false

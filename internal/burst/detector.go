@@ -47,7 +47,7 @@ type Settings struct {
 	// Cooldown is how long after an alert the group sends no new alert;
 	// removals during it are reported in one follow-up at its end.
 	Cooldown time.Duration
-	// MaxEventAge is how old, by Redis time, a removal may be and still count.
+	// MaxEventAge is the maximum age, by Redis time, of a removal that counts.
 	MaxEventAge time.Duration
 	// AlertMaxAge bounds how long a queued alert is kept.
 	AlertMaxAge time.Duration

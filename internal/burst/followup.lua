@@ -1,6 +1,6 @@
 -- Ends one cooldown period of one group's burst. When removals were recorded
 -- during the period, it queues one follow-up alert with them, marks them
--- reported and starts another cooldown period; otherwise the burst is over
+-- reported and starts another cooldown period. Otherwise the burst is over
 -- and its state is deleted. The schedule entry is checked and moved in the
 -- same script, so exactly one replica sends each follow-up.
 --

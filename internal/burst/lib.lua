@@ -19,10 +19,10 @@ end
 -- burst of hundreds of thousands of removals cannot hold Redis for seconds.
 local maxActorScan = 5000
 
--- summarize reads the stored removals ids[from..to] and returns the JSON
--- array of the oldest maxListed of them, how many were left out, the JSON
--- array of actors with their counts over the newest maxActorScan of them,
--- how many removals those counts cover, and the newest group name.
+-- summarize reads the stored removals ids[from..to]. It returns five values:
+-- the JSON array of the oldest maxListed of them, the number left out, the
+-- JSON array of actors counted over the newest maxActorScan of them, the
+-- number of removals those counts cover, and the newest group name.
 local function summarize(detailsKey, ids, from, to, maxListed)
   local listed, actors, order = {}, {}, {}
   local groupName = ''

@@ -48,8 +48,8 @@ local newIDs, newList = {}, {}
 for i = 11, #ARGV, 3 do
   local id = ARGV[i]
   local score = tonumber(ARGV[i + 1])
-  -- A removal a little ahead of Redis time is clock skew and counts as now;
-  -- one far ahead is not a real removal time and would fake a burst.
+  -- A removal a little ahead of Redis time is clock skew and counts as now.
+  -- One far ahead is not a real removal time and would fake a burst.
   if score > now + maxSkew then
     future = future + 1
   elseif score < oldest then

@@ -286,7 +286,7 @@ func redactURL(raw string) string {
 	return u.Redacted()
 }
 
-// OktaAPI is what the commands that call Okta's management API need.
+// OktaAPI is the settings of the commands that call Okta's management API.
 type OktaAPI struct {
 	OrgURL     string
 	APIToken   Secret

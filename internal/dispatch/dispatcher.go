@@ -143,7 +143,7 @@ func New(rdb redis.UniversalClient, n Notifier, f FollowUps, o Observer, cfg Con
 // InFlight returns how many alerts this replica is delivering now.
 func (d *Dispatcher) InFlight() int { return int(d.inFlight.Load()) }
 
-// Kick asks the dispatcher to read a shard now rather than at the next poll,
+// Kick makes the dispatcher read a shard now rather than at the next poll,
 // so an alert queued by this replica is sent without delay.
 func (d *Dispatcher) Kick(shard int) {
 	select {
@@ -257,8 +257,8 @@ func (d *Dispatcher) handBack() int {
 	return len(refs)
 }
 
-// pollError logs a failure of the periodic work, which repeats every poll
-// while Redis is down, at most once per message every ten seconds.
+// pollError logs a failure of the periodic work at most once per message
+// every ten seconds, because it repeats every poll while Redis is down.
 func (d *Dispatcher) pollError(msg string, err error, fields ...zap.Field) {
 	ok, suppressed := d.throttle.Allow(msg)
 	if !ok {

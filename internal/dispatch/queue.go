@@ -54,7 +54,7 @@ func (d *Dispatcher) read(ctx context.Context, shards []int) {
 // stillOwned renews this replica's claim on one entry and reports whether it
 // still owns it. A replica cut off from Redis for longer than the claim
 // timeout may have lost the entry to another replica, so it checks right
-// before each send; the renewal gives it a full claim timeout for the send.
+// before each send. The renewal gives the send a full claim timeout.
 func (d *Dispatcher) stillOwned(ctx context.Context, shard int, id string) (bool, error) {
 	lost, err := heartbeatScript.Run(ctx, d.rdb, []string{burst.StreamKey(shard)},
 		burst.ConsumerGroup, d.consumer, id).StringSlice()

@@ -9,7 +9,7 @@ import (
 	"go.uber.org/zap"
 )
 
-// ErrorHandler maps handler errors to HTTP answers in one place: an
+// ErrorHandler maps handler errors to HTTP responses in one place: an
 // *echo.HTTPError keeps its status and message, anything else is a 500 whose
 // detail stays in the log. Bodies are JSON: {"error": "..."}.
 func ErrorHandler(log *zap.Logger) echo.HTTPErrorHandler {

@@ -22,14 +22,14 @@ import (
 	"github.com/oktawatch/oktawatch/internal/okta"
 )
 
-// Path is where Okta sends verification requests and deliveries.
+// Path is the URL path of Okta's verification requests and deliveries.
 const Path = "/okta/events"
 
 // ChallengeHeader carries Okta's verification challenge.
 const ChallengeHeader = "X-Okta-Verification-Challenge"
 
-// recordTimeout keeps the answer to Okta inside its 3 s wait even when Redis
-// is slow, so a failed write gets a 503 that Okta retries.
+// recordTimeout keeps the response to Okta inside its 3 s wait even when
+// Redis is slow, so a failed write gets a 503 that Okta retries.
 const recordTimeout = 2 * time.Second
 
 // Recorder stores removals and queues the alerts they complete.
@@ -86,8 +86,8 @@ func New(cfg Config, recorder Recorder, observer Observer, log *zap.Logger) *Han
 
 // Register adds the endpoint's routes to e.
 func (h *Handler) Register(e *echo.Echo) {
-	// Per-route middleware, not a group: a group answers every other method
-	// with 404, where 405 is right.
+	// Per-route middleware, not a group, because a group responds to every
+	// other method with 404 where 405 is right.
 	e.GET(Path, h.verify, h.authenticate)
 	e.POST(Path, h.deliver, h.authenticate)
 }
@@ -114,7 +114,7 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// verify answers Okta's one-time verification request with the challenge.
+// verify returns Okta's one-time verification challenge in a JSON body.
 func (h *Handler) verify(c echo.Context) error {
 	values := c.Request().Header.Values(ChallengeHeader)
 	switch {
@@ -131,11 +131,11 @@ func (h *Handler) verify(c echo.Context) error {
 	if err := enc.Encode(map[string]string{"verification": values[0]}); err != nil {
 		return err
 	}
-	h.log.Info("answered okta verification challenge")
+	h.log.Info("responded to okta verification challenge")
 	return c.JSONBlob(http.StatusOK, bytes.TrimRight(body.Bytes(), "\n"))
 }
 
-// deliver records the removals of one delivery. Okta gets its answer as soon
+// deliver records the removals of one delivery. Okta gets its response as soon
 // as Redis has them: alerts go through the queue, so nothing here waits for
 // Slack.
 func (h *Handler) deliver(c echo.Context) error {
@@ -160,7 +160,7 @@ func (h *Handler) deliver(c echo.Context) error {
 	defer cancel()
 	result, err := h.recorder.Record(ctx, delivery.Removals, alert.SourceHook)
 	if err != nil {
-		h.log.Error("failed to record removals; answering 503 so okta retries",
+		h.log.Error("failed to record removals; responding 503 so okta retries",
 			zap.String("delivery_id", delivery.EventID), zap.Int("removals", len(delivery.Removals)), zap.Error(err))
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "removals could not be recorded; retry later")
 	}
@@ -194,7 +194,7 @@ func (h *Handler) readBody(c echo.Context) ([]byte, error) {
 
 // reserveBody counts the request's body, by its declared length or the
 // maximum when it is streamed, against the budget for deliveries under way,
-// and answers 503 when the budget is spent, so Okta retries later.
+// and responds with 503 when the budget is spent, so Okta retries later.
 func (h *Handler) reserveBody(req *http.Request) (func(), error) {
 	size := req.ContentLength
 	if size < 0 || size > h.cfg.MaxBodyBytes {

@@ -121,7 +121,7 @@ func TestVerify_Rejections(t *testing.T) {
 	}
 }
 
-func TestDeliver_WrongSecretRecordsNothingAndLogsNoValue(t *testing.T) {
+func TestDeliver_WrongSecretRecordsNothing(t *testing.T) {
 	f := newFixture(t, 1<<20)
 
 	resp, _ := f.do(t, http.MethodPost, strings.NewReader(fixtureBody(t, "single-removal.json")),
@@ -196,7 +196,7 @@ func TestDeliver_BadBodies(t *testing.T) {
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				if tc.length > 1<<30 {
-					return // the server answered 413 and closed before the client sent the body
+					return // the server responded 413 and closed before the client sent the body
 				}
 				t.Fatal(err)
 			}

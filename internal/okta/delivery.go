@@ -27,7 +27,7 @@ const (
 // Okta's ids are 20 characters and its uuids 36.
 const maxIDLength = 128
 
-// SkipReason says why an event was not counted.
+// SkipReason is the reason an event was not counted.
 type SkipReason string
 
 // Reasons an event is skipped. ReasonOtherType and ReasonNotSuccess are

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestParseDelivery_ManyJunkEventsKeepCountsNotDetails(t *testing.T) {
+func TestParseDelivery_ManyJunkEventsCounted(t *testing.T) {
 	const n = 300_000
 	body := `{"data":{"events":[` + strings.Repeat(`0,`, n-1) + `0]}}`
 

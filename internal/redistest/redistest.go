@@ -2,7 +2,7 @@
 // ports for tests.
 //
 // A test that needs a real server calls Server or Cluster. When the
-// redis-server binary is missing the test is skipped with a message that says
+// redis-server binary is missing the test is skipped with a message that explains
 // how to install it, except under CI (CI=true), where a missing binary fails
 // the test so that a green run always means the real server was exercised.
 package redistest
@@ -85,7 +85,7 @@ func Server(tb testing.TB, extra ...string) *Instance {
 }
 
 // Start runs the server process (again, after Stop) and waits until it
-// answers PING.
+// responds to PING.
 func (i *Instance) Start() {
 	i.tb.Helper()
 	i.cmd = exec.Command(i.args[0], i.args[1:]...)
@@ -126,7 +126,7 @@ func waitForPing(tb testing.TB, addr string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("redis-server on %s did not answer PING within %s: %v", addr, startTimeout, err)
+			tb.Fatalf("redis-server on %s did not respond to PING within %s: %v", addr, startTimeout, err)
 		}
 		time.Sleep(20 * time.Millisecond) // polling interval, not a guess at readiness
 	}

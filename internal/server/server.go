@@ -19,7 +19,7 @@ import (
 	"github.com/oktawatch/oktawatch/internal/hook"
 )
 
-// Pinger checks that the store answers.
+// Pinger checks that the store responds.
 type Pinger interface {
 	Ping(ctx context.Context) error
 }

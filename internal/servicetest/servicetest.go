@@ -70,7 +70,7 @@ type Replica struct {
 
 // Start runs a replica with the given OKTAWATCH_* settings (without the
 // prefix, e.g. "REDIS_URL": "redis://..."), plus a free listen address and
-// TestSecret, and waits until /livez answers. The replica is killed when the
+// TestSecret, and waits until /livez responds. The replica is killed when the
 // test ends.
 func Start(tb testing.TB, env map[string]string) *Replica {
 	tb.Helper()

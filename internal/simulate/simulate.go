@@ -73,7 +73,7 @@ func event(opts Options, i int, published time.Time) map[string]any {
 }
 
 // Post sends body to url with the auth header and returns an error unless
-// the service answered 2xx.
+// the service responded with 2xx.
 func Post(ctx context.Context, client *http.Client, url, authHeader, authSecret string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
@@ -88,7 +88,7 @@ func Post(ctx context.Context, client *http.Client, url, authHeader, authSecret 
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("service answered %s: %s", resp.Status, bytes.TrimSpace(answer))
+		return fmt.Errorf("service responded %s: %s", resp.Status, bytes.TrimSpace(answer))
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/oktawatch/oktawatch/internal/alert"
 )
 
-// Retry returns the wait a 429 answer asked for, or 0.
+// Retry returns the wait that a 429 response requested, or 0.
 func (e *SendError) Retry() time.Duration { return e.RetryAfter }
 
 // Label returns the failure reason as a metric and log label.
@@ -45,7 +45,7 @@ func NewLogNotifier(log *zap.Logger, orgURL string) *LogNotifier {
 	return &LogNotifier{log: log, orgURL: orgURL}
 }
 
-// Notify logs the message. It never fails.
+// Notify logs the message. It fails only if the message cannot be encoded.
 func (n *LogNotifier) Notify(_ context.Context, a alert.Alert) error {
 	body, err := json.Marshal(BuildMessage(a, n.orgURL))
 	if err != nil {

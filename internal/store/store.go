@@ -106,8 +106,8 @@ func tlsConfig(cfg config.Redis) (*tls.Config, error) {
 }
 
 // openEmbedded starts an in-process miniredis. miniredis only expires keys
-// when told that time passed, so a ticker moves its clock along with the
-// wall clock, at one-second resolution.
+// after FastForward moves its clock, so a ticker moves that clock along with
+// the wall clock, at one-second resolution.
 func openEmbedded(cfg config.Redis, log *zap.Logger) (redis.UniversalClient, func(), error) {
 	srv, err := miniredis.Run()
 	if err != nil {
@@ -142,7 +142,7 @@ func advanceClock(srv *miniredis.Miniredis, stop <-chan struct{}) {
 	}
 }
 
-// Ping checks that Redis answers within timeout.
+// Ping checks that Redis responds within timeout.
 func Ping(ctx context.Context, client redis.UniversalClient, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -337,22 +337,9 @@ func waitForPing(ctx context.Context, client redis.UniversalClient, timeout time
 }
 
 func TestDetector_ReloadsScriptsAfterFlush(t *testing.T) {
-	tests := []struct {
-		name  string
-		start func(t *testing.T) (map[string]string, redis.UniversalClient)
-	}{
-		{name: "single server", start: func(t *testing.T) (map[string]string, redis.UniversalClient) {
-			srv := redistest.Server(t)
-			return map[string]string{"REDIS_URL": "redis://" + srv.Addr + "/0"}, srv.Client()
-		}},
-		{name: "cluster", start: func(t *testing.T) (map[string]string, redis.UniversalClient) {
-			cluster := redistest.Cluster(t, 3)
-			return map[string]string{"REDIS_CLUSTER_ADDRS": strings.Join(cluster.Addrs(), ",")}, cluster.Client()
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			env, admin := tt.start(t)
+	for _, tt := range redistest.Topologies() {
+		t.Run(tt.Name, func(t *testing.T) {
+			env, admin := tt.Start(t)
 			cfg := loadConfig(t, env)
 			detector := burst.New(open(t, cfg.Redis), burst.Settings{
 				Threshold: 5, Window: cfg.Window, Cooldown: cfg.Cooldown, MaxEventAge: cfg.MaxEventAge, AlertMaxAge: cfg.AlertMaxAge,

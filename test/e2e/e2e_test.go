@@ -70,7 +70,7 @@ func uuids(prefix string, from, to int) []string {
 	return out
 }
 
-func TestService_OneAlertPerBurstWhileSlackIsSlow(t *testing.T) {
+func TestService_OneAlertWhileSlackIsSlow(t *testing.T) {
 	redis := redistest.Server(t)
 	fake := slacktest.New(t)
 	fake.SetDefault(slacktest.Response{Status: 200, Body: "ok", Delay: 5 * time.Second})
@@ -172,7 +172,7 @@ func TestService_SecretsStayOutOfOutput(t *testing.T) {
 func TestService_CrashedReplicaAlertIsTakenOver(t *testing.T) {
 	redis := redistest.Server(t)
 	fake := slacktest.New(t)
-	fake.Hang() // the first post never gets an answer
+	fake.Hang() // the first post never gets a response
 	env := map[string]string{
 		"REDIS_URL": "redis://" + redis.Addr, "SLACK_WEBHOOK_URL": fake.URL(), "ALERT_CLAIM_TIMEOUT": "3s",
 	}

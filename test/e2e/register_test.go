@@ -51,7 +51,7 @@ func TestRegister_VerifiesAgainstTheRunningService(t *testing.T) {
 	if !strings.Contains(first, "created event hook") || !strings.Contains(first, "verification VERIFIED") {
 		t.Errorf("first run output:\n%s", first)
 	}
-	if servicetest.CountLines(service.Logs(), "answered okta verification challenge") != 1 {
+	if servicetest.CountLines(service.Logs(), "responded to okta verification challenge") != 1 {
 		t.Errorf("the service did not answer the fake Okta's challenge:\n%s", service.Logs())
 	}
 	if !strings.Contains(second, "is up to date") {

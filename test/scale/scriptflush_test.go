@@ -3,7 +3,6 @@ package scale_test
 import (
 	"context"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,22 +18,9 @@ import (
 // scripts must survive, and while the burst's alert is being delivered,
 // which the dispatcher's claim renewal and acknowledgement must survive.
 func TestScriptFlush_ChangesNoOutcome(t *testing.T) {
-	topologies := []struct {
-		name  string
-		start func(t *testing.T) (map[string]string, redis.UniversalClient)
-	}{
-		{name: "single server", start: func(t *testing.T) (map[string]string, redis.UniversalClient) {
-			srv := redistest.Server(t)
-			return map[string]string{"REDIS_URL": "redis://" + srv.Addr + "/0"}, srv.Client()
-		}},
-		{name: "cluster", start: func(t *testing.T) (map[string]string, redis.UniversalClient) {
-			cluster := redistest.Cluster(t, 3)
-			return map[string]string{"REDIS_CLUSTER_ADDRS": strings.Join(cluster.Addrs(), ",")}, cluster.Client()
-		}},
-	}
-	for _, topology := range topologies {
-		t.Run(topology.name, func(t *testing.T) {
-			env, admin := topology.start(t)
+	for _, topology := range redistest.Topologies() {
+		t.Run(topology.Name, func(t *testing.T) {
+			env, admin := topology.Start(t)
 			d := startDeployment(t, env, admin)
 			d.slack.SetDefault(slackDown)
 			group := groupIDs("FLUSH", 1)[0]
